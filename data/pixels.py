@@ -1,0 +1,43 @@
+"""Coordinate grids and held-out pixel masks.
+
+Every resolution lives on one continuous domain, the square [-1, 1]^2, and a pixel is
+sampled at its centre. So pixel (row i, col j) of a res x res image sits at
+    x = -1 + (2 j + 1) / res,   y = -1 + (2 i + 1) / res,
+and a 48 px render and a 256 px render of the same INR cover exactly the same area.
+"""
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+
+
+def pixel_grid(res: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Pixel-centre coordinates of a res x res image, row-major: (res*res, 2) as (x, y)."""
+    centres = (torch.arange(res, device=device, dtype=torch.float32) * 2 + 1) / res - 1  # (res,)
+    y, x = torch.meshgrid(centres, centres, indexing="ij")  # (res, res) each
+    return torch.stack([x, y], dim=-1).reshape(res * res, 2)  # (res*res, 2)
+
+
+def heldout_mask(n: int, res: int, fraction: float = 0.1, seed: int = 0) -> torch.Tensor:
+    """A fixed, seeded mask of held-out pixels: (n, 1, res, res) bool, True = held out.
+
+    Exactly round(fraction * res^2) pixels per image, a different random set per image
+    (image k always gets the same set for a given res and seed). Held-out pixels are
+    never shown to a model in training, neither as targets nor as encoder input.
+    """
+    count = round(fraction * res * res)
+    gen = torch.Generator().manual_seed(seed)
+    mask = torch.zeros(n, res * res, dtype=torch.bool)
+    for k in range(n):
+        mask[k, torch.randperm(res * res, generator=gen)[:count]] = True
+    return mask.view(n, 1, res, res)
+
+
+def to_pixels(images: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H*W, C), row-major like `pixel_grid`."""
+    return rearrange(images, "b c h w -> b (h w) c")
+
+
+def to_images(pixels: torch.Tensor, res: int) -> torch.Tensor:
+    """(B, H*W, C) -> (B, C, H, W); inverse of `to_pixels`."""
+    return rearrange(pixels, "b (h w) c -> b c h w", h=res, w=res)

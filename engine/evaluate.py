@@ -1,0 +1,115 @@
+"""Evaluation shared by every method: the same metrics, under the same TensorBoard tags.
+
+Metrics (PSNR in dB on [0, 1] images, predictions clamped, averaged over images):
+    psnr/train_pixels     training images, pixels the model was trained on
+    psnr/heldout_pixels   training images, the fixed 10% held-out pixels (never trained on,
+                          never shown to the encoder)
+    psnr/unseen_images    images of a test split never seen in training, encoded from all
+                          their pixels, scored on all pixels
+    psnr/upsample_<R>     the model trained at res rendered at R px, against true R px images
+    psnr/lanczos_<R>      the Lanczos upsample of the res px images, same targets (reference)
+"""
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from data.images import ImageSet, lanczos_resize, load_images
+from engine.errors import UserError
+from engine.figures import error_map, make_grid, upscale_nearest
+from models.method import Method, Rep
+
+log = logging.getLogger(__name__)
+
+
+def psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-image PSNR (dB). pred, target (B, 3, H, W) in [0, 1]; mask (B, 1, H, W) bool selects pixels."""
+    sq = (pred.clamp(0, 1) - target).pow(2).mean(1, keepdim=True)  # (B, 1, H, W)
+    if mask is None:
+        mse = sq.flatten(1).mean(1)
+    else:
+        m = mask.to(sq.dtype)
+        mse = (sq * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
+    return -10 * torch.log10(mse.clamp_min(1e-10))  # (B,)
+
+
+def encode_all(method: Method, images: torch.Tensor, masks: torch.Tensor, batch: int = 100) -> Rep:
+    """Encode a whole image set in batches; returns a detached Rep on the method's device."""
+    device = next(method.parameters()).device
+    reps = []
+    for i in range(0, len(images), batch):
+        index = torch.arange(i, min(i + batch, len(images)), device=device)
+        reps.append(method.encode(images[i:i + batch].to(device), masks[i:i + batch].to(device), index).detach())
+    latent = torch.cat([r.latent for r in reps]) if reps[0].latent is not None else None
+    params = {k: torch.cat([r.params[k] for r in reps]) for k in reps[0].params} if reps[0].params is not None else None
+    return Rep(latent, params)
+
+
+def render_all(method: Method, rep: Rep, res: int, batch: int = 100) -> torch.Tensor:
+    """Render every image of `rep` at res: (N, 3, res, res) on CPU."""
+    return torch.cat([method.render(rep.select(slice(i, i + batch)), res).cpu() for i in range(0, len(rep), batch)])
+
+
+class Evaluator:
+    """Holds the evaluation data of a run (loaded once) and scores a method on it."""
+
+    def __init__(self, train: ImageSet, heldout: torch.Tensor, hr_res: int = 256, data: str = "icons100",
+                 unseen: str = "icons-large", unseen_count: int = 100, grid_count: int = 10):
+        self.train, self.heldout, self.grid_count = train, heldout, grid_count
+        self.hr: ImageSet | None = None
+        if hr_res:
+            try:
+                self.hr = load_images(data, hr_res)
+                self.lanczos = lanczos_resize(train.images, hr_res)  # (N, 3, R, R)
+                self.lanczos_psnr = psnr(self.lanczos, self.hr.images).mean().item()
+            except UserError as err:
+                log.info("no upsampling evaluation: %s", err)
+        self.unseen: ImageSet | None = None
+        if unseen:
+            try:
+                full = load_images(unseen, train.res, split="test")
+                self.unseen = ImageSet(full.images[:unseen_count], full.names[:unseen_count], full.source)
+            except UserError as err:
+                log.info("no unseen-image evaluation: %s", err)
+
+    def __call__(self, method: Method, with_images: bool = False) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+        """Returns (scalars by TensorBoard tag, image grids (3, H, W) by tag)."""
+        was_training = method.training
+        method.eval()
+        scalars, grids = {}, {}
+        observed = ~self.heldout
+        rep = encode_all(method, self.train.images, observed)
+        recon = render_all(method, rep, self.train.res)  # (N, 3, res, res)
+        scalars["psnr/train_pixels"] = psnr(recon, self.train.images, observed).mean().item()
+        scalars["psnr/heldout_pixels"] = psnr(recon, self.train.images, self.heldout).mean().item()
+        if self.hr is not None:
+            hr_res = self.hr.res
+            upsampled = render_all(method, rep, hr_res)
+            scalars[f"psnr/upsample_{hr_res}"] = psnr(upsampled, self.hr.images).mean().item()
+            scalars[f"psnr/lanczos_{hr_res}"] = self.lanczos_psnr
+        if self.unseen is not None and method.handles_unseen_images:
+            full = torch.ones_like(self.unseen.images[:, :1], dtype=torch.bool)
+            unseen_rep = encode_all(method, self.unseen.images, full)
+            unseen_recon = render_all(method, unseen_rep, self.unseen.res)
+            scalars["psnr/unseen_images"] = psnr(unseen_recon, self.unseen.images).mean().item()
+        if with_images:
+            k = self.grid_count
+            shown = self.train.images[:k] * observed[:k] + 0.5 * self.heldout[:k]  # held-out pixels grey
+            grids["images/input"] = make_grid(shown)
+            grids["images/reconstruction"] = make_grid(recon[:k])
+            grids["images/error_x4"] = make_grid(error_map(recon[:k], self.train.images[:k]))
+            if self.hr is not None:
+                grids[f"images/render_{self.hr.res}"] = make_grid(upsampled[:k])
+            if self.unseen is not None and method.handles_unseen_images:
+                pair = torch.cat([self.unseen.images[:k], unseen_recon[:k]])
+                grids["images/unseen_truth_and_reconstruction"] = make_grid(pair, ncol=k)
+        method.train(was_training)
+        return scalars, grids
+
+
+def upsample_sheet(lowres: torch.Tensor, lanczos: torch.Tensor, render: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Rows per icon: low-res input (nearest), Lanczos, method render, truth: one (3, H, W) grid."""
+    res = truth.shape[-1]
+    rows = torch.stack([upscale_nearest(lowres, res), lanczos, render, truth], dim=1).flatten(0, 1)
+    return make_grid(rows, ncol=4)

@@ -1,0 +1,67 @@
+"""Latent sources: how an image's code is obtained.
+
+ConvSetEncoder  amortized: reads any observed subset of an image's pixels (a mask) and
+                pools it to a latent, so it also works on unseen images.
+CodeTable       auto-decoder (Park et al. 2019, DeepSDF sec. 4): one free latent per
+                training image, the exercise's "serial number" input.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConvSetEncoder(nn.Module):
+    """Convolutional set encoder: (images, masks) -> latent (B, D).
+
+    The input is the set of observed pixels, given as [image * mask, mask] (4 channels),
+    so a full image, 10% of its pixels or a random context set are all valid inputs, at
+    any resolution. Features are pooled by a masked mean over the final feature map
+    (weights = downsampled mask density), which makes the latent independent of image
+    size and of how many pixels are observed.
+    """
+
+    def __init__(self, latent_dim: int = 128, width: int = 64, downsamples: int = 3):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(4, width, 3, padding=1), nn.ReLU()]
+        for _ in range(downsamples):
+            layers += [nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU(),
+                       nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.downsamples = downsamples
+        self.head = nn.Sequential(nn.Linear(width, 2 * width), nn.ReLU(), nn.Linear(2 * width, latent_dim))
+
+    def forward(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool or float -> (B, D). index is unused."""
+        m = masks.to(images.dtype)  # (B, 1, H, W)
+        x = torch.cat([(images * 2 - 1) * m, m], dim=1)  # (B, 4, H, W), unobserved pixels are 0
+        feats = self.features(x)  # (B, C, h, w)
+        density = nn.functional.adaptive_avg_pool2d(m, feats.shape[-2:])  # (B, 1, h, w)
+        pooled = (feats * density).sum((-2, -1)) / density.sum((-2, -1)).clamp_min(1e-6)  # (B, C)
+        return self.head(pooled)  # (B, D)
+
+
+class CodeTable(nn.Module):
+    """One learned latent per training image: index (B,) -> (B, D).
+
+    Codes start at N(0, 0.01^2), the DeepSDF initialization (Park et al. 2019, sec. 4),
+    so at init every image looks the same to the decoder and codes grow as needed.
+    """
+
+    def __init__(self, num_images: int, latent_dim: int = 128):
+        super().__init__()
+        self.codes = nn.Embedding(num_images, latent_dim)
+        nn.init.normal_(self.codes.weight, 0.0, 0.01)
+
+    def forward(self, images: torch.Tensor | None, masks: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor:
+        """index (B,) long -> (B, D); the pixels are not looked at."""
+        return self.codes(index)  # (B, D)
+
+
+def build_latent_source(kind: str, num_images: int, latent_dim: int) -> nn.Module:
+    """"conv" -> ConvSetEncoder, "table" -> CodeTable; both are called as source(images, masks, index)."""
+    if kind == "conv":
+        return ConvSetEncoder(latent_dim)
+    if kind == "table":
+        return CodeTable(num_images, latent_dim)
+    raise ValueError(f"unknown latent source {kind!r}: use 'conv' or 'table'")

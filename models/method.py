@@ -1,0 +1,84 @@
+"""The one interface every method offers, and the representation it returns.
+
+    rep = method.encode(images, masks, index)   # what a method knows about each image
+    rgb = method.decode(rep, coords)             # colours at any coordinates, in [0, 1] space
+
+A `Rep` holds a latent (B, D), SIREN parameters {name: (B, *shape)}, or both. Training,
+evaluation, upsampling, similarity and interpolation are written once against this
+interface; a new method is one class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from models.siren import Params
+
+
+@dataclass
+class Rep:
+    """Representation of a batch of B images.
+
+    latent: (B, D) or None.
+    params: {name: (B, *shape)} SIREN weights per image, or None.
+    """
+
+    latent: torch.Tensor | None = None
+    params: Params | None = None
+
+    def __len__(self) -> int:
+        return len(self.latent) if self.latent is not None else len(next(iter(self.params.values())))
+
+    def select(self, index) -> "Rep":
+        """Images `index` (an int, slice or index tensor) of the batch, batch dim kept for ints."""
+        index = [index] if isinstance(index, int) else index
+        latent = self.latent[index] if self.latent is not None else None
+        params = {k: v[index] for k, v in self.params.items()} if self.params is not None else None
+        return Rep(latent, params)
+
+    def detach(self) -> "Rep":
+        latent = self.latent.detach() if self.latent is not None else None
+        params = {k: v.detach() for k, v in self.params.items()} if self.params is not None else None
+        return Rep(latent, params)
+
+
+def rgb_from_output(out: torch.Tensor) -> torch.Tensor:
+    """Networks predict in [-1, 1] (zero-centred like SIREN's outputs at init); images live in [0, 1]."""
+    return out * 0.5 + 0.5
+
+
+class Method(nn.Module):
+    """Base class: subclasses implement `encode`, `decode` and may add a latent penalty."""
+
+    #: whether `encode` works on images outside the training set (amortized or optimized)
+    handles_unseen_images: bool = True
+
+    def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor) -> Rep:
+        """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool, True = observed;
+        index (B,) long, the images' rows in the training set (for code tables)."""
+        raise NotImplementedError
+
+    def decode(self, rep: Rep, coords: torch.Tensor) -> torch.Tensor:
+        """coords (P, 2) or (B, P, 2) -> rgb (B, P, 3) in [0, 1] space (not clamped)."""
+        raise NotImplementedError
+
+    def penalty(self, rep: Rep) -> torch.Tensor:
+        """Regularizer added to the training loss (default none)."""
+        return torch.zeros((), device=next(self.parameters()).device)
+
+    @torch.no_grad()
+    def render(self, rep: Rep, res: int, chunk_pixels: int = 1 << 20) -> torch.Tensor:
+        """Render every image of `rep` at res x res: (B, 3, res, res) in [0, 1] space.
+
+        Memory stays bounded: at most `chunk_pixels` pixel evaluations (over all images of
+        the batch) are in flight at once.
+        """
+        from data.pixels import pixel_grid, to_images
+
+        device = next(self.parameters()).device
+        grid = pixel_grid(res, device)  # (res*res, 2)
+        step = max(1, chunk_pixels // len(rep))
+        out = torch.cat([self.decode(rep, grid[i:i + step]) for i in range(0, len(grid), step)], dim=1)  # (B, res*res, 3)
+        return to_images(out, res)
