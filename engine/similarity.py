@@ -1,0 +1,152 @@
+"""How alike two images are to a method, to pixels, and which pairs to interpolate.
+
+Measures (all (N, N), symmetric):
+    latent_similarity   cosine of the CENTRED latents z_i - mean_j z_j. What all images
+                        share (a common offset the decoder absorbs in a bias) would make
+                        every pair look alike; centring leaves what tells images apart.
+    weight_similarity   per-layer-normalized SIREN weights: for each parameter tensor,
+                        flatten it per image, subtract its mean over images, scale each
+                        image's block to unit norm, concatenate. The cosine of two such
+                        vectors is the MEAN over tensors of the per-tensor cosines, so a
+                        64x64 hidden matrix and a 3-entry output bias weigh the same, and the
+                        first layer's ~50x larger scale (SIREN init) does not dominate.
+    pixel_psnr          PSNR (dB) between the images themselves, the reference: higher =
+                        more alike; the diagonal is +inf.
+
+Pair selection (`select_pairs`), the rule written into pairs.json:
+    1. "visibly different" pairs: pixel PSNR below `max_pixel_psnr` (default: the median
+       pixel PSNR over all pairs, i.e. less alike in pixels than a typical pair);
+    2. among them, by decreasing representation similarity, take a pair when neither of
+       its images was taken before, until `count` "similar" pairs are chosen: pairs the
+       method puts close although they look different, the interesting ones to blend;
+    3. one "dissimilar" pair: the least similar pair among the unused images (any pair if
+       fewer than two are left), the control a good path should find hard.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from models.siren import Params
+
+PAIR_RULE = ("similar: greedy by decreasing representation similarity among pairs whose pixel PSNR is below "
+             "max_pixel_psnr (default: the median over all pairs), no image used twice; dissimilar: the least "
+             "similar pair among the images left")
+
+# viridis sampled at 9 points (van der Walt & Smith, matplotlib's default colour map): dark
+# blue = low, yellow = high, perceptually uniform and readable in greyscale.
+VIRIDIS = np.array([[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+                    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], dtype=np.float64)
+
+
+def cosine_matrix(x: torch.Tensor, center: bool = True) -> torch.Tensor:
+    """(N, D) -> (N, N) cosine similarities of the rows (of the centred rows by default)."""
+    x = x.double().flatten(1)  # (N, D)
+    if center:
+        x = x - x.mean(0, keepdim=True)
+    x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return (x @ x.T).float()  # (N, N)
+
+
+def latent_similarity(latent: torch.Tensor) -> torch.Tensor:
+    """latents (N, D) -> (N, N) cosine of centred latents."""
+    return cosine_matrix(latent, center=True)
+
+
+def normalized_weights(params: Params) -> torch.Tensor:
+    """{name: (N, *shape)} -> (N, #tensors * ...) per-layer-normalized, concatenated weights."""
+    blocks = []
+    for name in sorted(params):
+        w = params[name].double().flatten(1)  # (N, n)
+        w = w - w.mean(0, keepdim=True)  # what every image shares is not a difference
+        blocks.append(w / w.norm(dim=1, keepdim=True).clamp_min(1e-12))  # unit norm per image and tensor
+    return torch.cat(blocks, dim=1)  # (N, sum n)
+
+
+def weight_similarity(params: Params) -> torch.Tensor:
+    """{name: (N, *shape)} -> (N, N): mean over tensors of per-tensor cosines of centred weights."""
+    return cosine_matrix(normalized_weights(params), center=False)
+
+
+def pixel_psnr(images: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+    """images (N, 3, H, W) in [0, 1] -> (N, N) pairwise PSNR (dB), +inf on the diagonal."""
+    flat = images.double().flatten(1)  # (N, P)
+    sq = flat.pow(2).sum(1)  # (N,)
+    rows = []
+    for i in range(0, len(flat), chunk):  # (chunk, N) at a time bounds memory for big sets
+        d = sq[i:i + chunk, None] + sq[None] - 2 * flat[i:i + chunk] @ flat.T  # squared distances
+        rows.append(d.clamp_min(0) / flat.shape[1])
+    mse = torch.cat(rows)  # (N, N)
+    mse.fill_diagonal_(0)
+    return (-10 * torch.log10(mse)).float()  # 0 -> +inf on the diagonal
+
+
+def select_pairs(similarity: torch.Tensor, pix_psnr: torch.Tensor, count: int = 3,
+                 max_pixel_psnr: float | None = None) -> tuple[list[dict], float]:
+    """The rule in the module docstring. similarity, pix_psnr: (N, N). Returns (pairs, the
+    pixel PSNR bound used); each pair {kind, a, b, similarity, pixel_psnr} with a < b."""
+    n = len(similarity)
+    iu = torch.triu_indices(n, n, offset=1)  # (2, M) all unordered pairs
+    sim, pix = similarity[iu[0], iu[1]], pix_psnr[iu[0], iu[1]]  # (M,) each
+    bound = float(pix.median()) if max_pixel_psnr is None else float(max_pixel_psnr)
+    used: set[int] = set()
+    pairs = []
+
+    def take(m: int, kind: str) -> None:
+        a, b = int(iu[0, m]), int(iu[1, m])
+        used.update((a, b))
+        pairs.append({"kind": kind, "a": a, "b": b, "similarity": float(sim[m]), "pixel_psnr": float(pix[m])})
+
+    for m in torch.argsort(sim, descending=True).tolist():
+        if len(pairs) == count:
+            break
+        if pix[m] < bound and int(iu[0, m]) not in used and int(iu[1, m]) not in used:
+            take(m, "similar")
+    free = [m for m in torch.argsort(sim).tolist() if int(iu[0, m]) not in used and int(iu[1, m]) not in used]
+    if len(sim):
+        take(free[0] if free else int(sim.argmin()), "dissimilar")
+    return pairs, bound
+
+
+def spectral_order(similarity: torch.Tensor) -> torch.Tensor:
+    """A display order (N,) that puts alike images next to each other: sort by the Fiedler
+    vector of the graph whose edge weights are the similarities shifted to [0, 2]."""
+    if len(similarity) < 3:
+        return torch.arange(len(similarity))
+    w = (similarity.double() + 1).clamp_min(0)  # (N, N) non-negative affinities
+    _, vectors = torch.linalg.eigh(torch.diag(w.sum(1)) - w)  # graph Laplacian, ascending eigenvalues
+    return torch.argsort(vectors[:, 1])
+
+
+def colorize(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """(H, W) floats -> (H, W, 3) uint8 viridis; NaN and values outside are clipped."""
+    x = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1) * (len(VIRIDIS) - 1)
+    lo = np.floor(x).astype(int).clip(0, len(VIRIDIS) - 2)
+    frac = (x - lo)[..., None]
+    return (VIRIDIS[lo] * (1 - frac) + VIRIDIS[lo + 1] * frac + 0.5).astype(np.uint8)
+
+
+def save_heatmap(matrix: torch.Tensor | np.ndarray, path: Path, vmin: float, vmax: float,
+                 title: str = "", cell: int = 0) -> Path:
+    """Write an (N, N) matrix as a PNG heatmap with a colour bar and its min/max labels.
+    cell: pixels per entry (0 = enough for a ~400 px map); no matplotlib needed."""
+    m = np.asarray(matrix, dtype=np.float64)
+    n = m.shape[0]
+    cell = cell or max(1, 400 // n)
+    body = np.kron(colorize(m, vmin, vmax), np.ones((cell, cell, 1), np.uint8))  # (n*cell, n*cell, 3)
+    side, top, bar_w = n * cell, 18, 14
+    canvas = Image.new("RGB", (side + bar_w + 64, side + top + 6), "white")
+    canvas.paste(Image.fromarray(body), (4, top))
+    ramp = colorize(np.linspace(vmax, vmin, side)[:, None].repeat(bar_w, 1), vmin, vmax)  # (side, bar_w, 3)
+    canvas.paste(Image.fromarray(ramp), (side + 10, top))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((4, 3), title, fill="black")
+    draw.text((side + bar_w + 13, top), f"{vmax:.3g}", fill="black")
+    draw.text((side + bar_w + 13, top + side - 11), f"{vmin:.3g}", fill="black")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    return path

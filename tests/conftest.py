@@ -1,0 +1,25 @@
+"""Shared fixtures: tiny image folders made on the fly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def write_shapes(folder, count: int = 4, size: int = 24, seed: int = 0):
+    """`count` RGBA PNGs: a coloured disc or square on a transparent background."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    for k in range(count):
+        rgba = np.zeros((size, size, 4), np.uint8)
+        cx, cy, r = rng.integers(size // 3, 2 * size // 3, 2).tolist() + [size // 4]
+        inside = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r) if k % 2 else ((abs(xx - cx) < r) & (abs(yy - cy) < r))
+        rgba[inside] = list(rng.integers(0, 256, 3)) + [255]
+        Image.fromarray(rgba, "RGBA").save(folder / f"shape{k:02d}.png")
+    return folder
+
+
+@pytest.fixture
+def shapes_dir(tmp_path):
+    return write_shapes(tmp_path / "shapes")
