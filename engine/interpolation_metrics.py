@@ -23,7 +23,9 @@ smoothness  steps d_k = RMS(frame_{k+1} - frame_k); smoothness = max_k d_k / mea
 realism     PSNR (dB) of the midpoint to its nearest real data set image (higher = the
             midpoint looks more like some real image). The endpoints are real images too,
             so a path that snaps to an endpoint scores high here and badly on smoothness:
-            read the three together.
+            read the three together. Being MSE-based, it also favours blurry averages: a
+            cross-fade's washed-out midpoint is often nearer (in MSE) to some real icon
+            than a sharp but wrong shape is.
 """
 from __future__ import annotations
 

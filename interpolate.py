@@ -1,0 +1,183 @@
+"""Weight-space blending: walk from one training image to another in pixel, latent and weight space.
+
+    python interpolate.py --ckpt runs/hyper/ckpt.pt --a grinning_face --b cow_face
+    python interpolate.py --ckpt runs/hyper/ckpt.pt --pairs runs/similarity/pairs.json --slerp
+
+Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
+t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (ghosting, smoothness,
+realism per mode, see engine/interpolation_metrics.py) and TensorBoard events in tb/.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torch.utils.tensorboard import SummaryWriter
+
+from data.images import lanczos_resize, load_images
+from engine.build import method_from_checkpoint
+from engine.cli import run_main
+from engine.config import parse_config, resolve_device
+from engine.errors import UserError
+from engine.figures import make_grid, save_gif, save_png, to_uint8
+from engine.interpolation import MODES, applicable_modes, check_mode, encode_images, interpolation_path, \
+    resolve_index, training_set
+from engine.interpolation_metrics import path_metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InterpolateConfig:
+    """Interpolate between two training images of a checkpoint: pixel cross-fade, latent and weight blends."""
+
+    ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
+    a: str = "0"                      # first image: index into the training set, or its name
+    b: str = "1"                      # second image
+    pairs: str = ""                   # pairs.json from similarity.py: blend each of its pairs (overrides --a/--b)
+    frames: int = 9                   # frames from t = 0 to t = 1, endpoints included
+    res: int = 128                    # render resolution
+    modes: str = ""                   # comma list of pixel, latent, weights ("" = all that apply)
+    slerp: bool = False               # spherical instead of linear blends (latent and weights)
+    pixel_source: str = "render"      # the pixel cross-fade blends the method's endpoint renders, or the "truth"
+    threshold: float = 0.1            # foreground = deviation from white above this (ghosting index)
+    out: str = "runs/interpolate"
+    device: str = "auto"
+
+
+def label_rows(grid: torch.Tensor, labels: list[str], row_height: int, margin: int = 64) -> torch.Tensor:
+    """Prepend a white column with one text label per grid row: (3, H, W) -> (3, H, W + margin)."""
+    canvas = Image.new("RGB", (grid.shape[-1] + margin, grid.shape[-2]), "white")
+    canvas.paste(Image.fromarray(to_uint8(grid)), (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    for r, text in enumerate(labels):
+        draw.text((4, 2 + r * row_height + row_height // 2 - 6), text, fill="black")
+    return torch.from_numpy(np.asarray(canvas).copy()).permute(2, 0, 1).float() / 255  # (3, H, W+margin)
+
+
+def real_images(ckpt: dict, train_images: torch.Tensor, res: int) -> torch.Tensor:
+    """The data set's true images at `res` (N, 3, res, res) for realism and the "truth" cross-fade;
+    the Lanczos upsample of the training images when the data set has no such resolution."""
+    try:
+        real = load_images(ckpt["config"]["data"], res)
+        if real.names == ckpt["names"]:
+            return real.images
+    except UserError as err:
+        log.info("no true %d px images (%s): realism compares against Lanczos upsamples", res, err)
+    return lanczos_resize(train_images, res)
+
+
+def parse_modes(text: str, method, rep) -> list[str]:
+    """--modes -> checked list; "" = every mode that applies to the method."""
+    if not text.strip():
+        return applicable_modes(method, rep)
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    for mode in modes:
+        check_mode(method, rep, mode)
+    return modes
+
+
+def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observed, real: torch.Tensor,
+                     ia: int, ib: int, out: Path, writer: SummaryWriter, tag: str) -> dict:
+    """All modes for one pair: writes images into `out`, logs under `tag`, returns the metrics."""
+    names = ckpt["names"]
+    rep = encode_images(method, images, observed, [ia, ib])
+    rep_a, rep_b = rep.select(0), rep.select(1)
+    modes = parse_modes(cfg.modes, method, rep_a)
+    ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]  # exact 0.0 and 1.0 at the ends
+    kind = "slerp" if cfg.slerp else "lerp"
+    ends = method.render(rep, cfg.res).cpu().clamp(0, 1)  # (2, 3, res, res) the endpoint renders
+    truth = (real[ia], real[ib]) if cfg.pixel_source == "truth" else (ends[0], ends[1])
+    rows, metrics = [], {}
+    for mode in modes:
+        frames = interpolation_path(method, rep_a, rep_b, ts, mode, cfg.res, kind,
+                                    endpoints=truth if mode == "pixel" else None)  # (T, 3, res, res)
+        m = path_metrics(frames, ts, real, cfg.threshold)
+        m["realism_nearest_name"] = names[m["realism_nearest"]]
+        if mode != "pixel" or cfg.pixel_source == "render":
+            # how far the path's ends are from the endpoint renders (float noise only)
+            m["endpoint_error"] = max((frames[0] - ends[0]).abs().max().item(), (frames[-1] - ends[1]).abs().max().item())
+        metrics[mode] = m
+        strip = make_grid(frames, ncol=len(frames))
+        save_png(strip, out / f"strip_{mode}.png")
+        save_gif(list(frames), out / f"{mode}.gif")
+        writer.add_image(f"{tag}/{mode}", strip, 0)
+        rows.append(frames)
+    label = [f"{m} ({kind})" if m != "pixel" else f"pixel ({cfg.pixel_source})" for m in modes]
+    sheet = label_rows(make_grid(torch.cat(rows), ncol=cfg.frames), label, cfg.res + 2, margin=96)
+    save_png(sheet, out / "sheet.png")
+    writer.add_image(f"{tag}/sheet", sheet, 0)
+    table = metrics_table(metrics)
+    writer.add_text(f"{tag}/metrics", f"{names[ia]} -> {names[ib]}, {kind}\n\n{table}", 0)
+    print(f"\n{names[ia]} ({ia}) -> {names[ib]} ({ib}), {kind}, {cfg.frames} frames at {cfg.res} px\n{table}")
+    result = {"a": {"index": ia, "name": names[ia]}, "b": {"index": ib, "name": names[ib]}, "blend": kind,
+              "ts": ts, "res": cfg.res, "pixel_source": cfg.pixel_source, "threshold": cfg.threshold, "modes": metrics}
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def metrics_table(metrics: dict) -> str:
+    """A markdown table, one row per mode (TensorBoard renders it; readable as plain text)."""
+    lines = ["| mode | ghosting | smoothness | realism dB | nearest |", "|---|---|---|---|---|"]
+    for mode, m in metrics.items():
+        lines.append(f"| {mode} | {m['ghosting']:.3f} | {m['smoothness']:.3f} | {m['realism_psnr']:.2f} "
+                     f"| {m['realism_nearest_name']} |")
+    return "\n".join(lines)
+
+
+def read_pairs(path: str, names: list[str]) -> list[tuple[int, int, str]]:
+    """pairs.json from similarity.py -> [(a, b, label)]."""
+    try:
+        data = json.loads(Path(path).read_text())
+        pairs = [(resolve_index(p["a"]["name"], names), resolve_index(p["b"]["name"], names), p.get("kind", "pair"))
+                 for p in data["pairs"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UserError(f"--pairs {path}: not a pairs.json written by similarity.py ({err})") from None
+    if not pairs:
+        raise UserError(f"--pairs {path} lists no pairs: rerun similarity.py")
+    return pairs
+
+
+def main(argv=None) -> dict:
+    cfg, _ = parse_config(InterpolateConfig, argv, choices={"pixel_source": ("render", "truth")})
+    if cfg.frames < 2:
+        raise UserError(f"--frames must be at least 2 (the two endpoints), got {cfg.frames}")
+    if not 0 < cfg.threshold < 1:
+        raise UserError(f"--threshold must lie in (0, 1), got {cfg.threshold}")
+    bad = [m for m in cfg.modes.split(",") if m.strip() and m.strip() not in MODES]
+    if bad:
+        raise UserError(f"unknown mode {bad[0]!r} in --modes: use a comma list of {', '.join(MODES)}")
+    method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
+    images, observed = training_set(ckpt)
+    names = ckpt["names"]
+    if cfg.pairs:
+        pairs = read_pairs(cfg.pairs, names)
+    else:
+        pairs = [(resolve_index(cfg.a, names), resolve_index(cfg.b, names), "pair")]
+    same = [a for a, b, _ in pairs if a == b]
+    if same:
+        raise UserError(f"both ends of a pair are the same image ({names[same[0]]}): pick two different images")
+    real = real_images(ckpt, images.images, cfg.res)  # (N, 3, res, res)
+    out = Path(cfg.out)
+    writer = SummaryWriter(out / "tb")
+    results = []
+    for k, (ia, ib, kind) in enumerate(pairs):
+        folder = out if len(pairs) == 1 else out / f"{k}_{kind}_{names[ia]}__{names[ib]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = "interpolation" if len(pairs) == 1 else f"interpolation_{k}_{kind}"
+        results.append(interpolate_pair(cfg, method, ckpt, images, observed, real, ia, ib, folder, writer, tag))
+    writer.close()
+    summary = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "pairs": results}
+    if len(pairs) > 1:
+        (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    print(f"\nwrote {out}")
+    return summary
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,103 @@
+"""Which training images a method finds alike, and the pairs to interpolate.
+
+    python similarity.py --ckpt runs/hyper/ckpt.pt --out runs/similarity
+    python interpolate.py --ckpt runs/hyper/ckpt.pt --pairs runs/similarity/pairs.json
+
+Encodes every training image (from its observed pixels, as in training), prints the most
+similar pairs, and writes to --out: similarity_<latent|weights>.png and pixel_psnr.png
+heatmaps (rows/columns in one shared order that puts alike images together, see
+engine.similarity.spectral_order), pairs.json (the chosen pairs, names + indices + the rule)
+and pairs.png (one chosen pair per row). Measures and rule: engine/similarity.py.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from engine.build import method_from_checkpoint
+from engine.cli import run_main
+from engine.config import parse_config, resolve_device
+from engine.errors import UserError
+from engine.evaluate import encode_all
+from engine.figures import make_grid, save_png, upscale_nearest
+from engine.interpolation import training_set
+from engine.similarity import (PAIR_RULE, cosine_matrix, latent_similarity, pixel_psnr, save_heatmap, select_pairs,
+                               spectral_order, weight_similarity)
+
+
+@dataclass
+class SimilarityConfig:
+    """Similarity matrices of a checkpoint's training images, and the pairs to interpolate."""
+
+    ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
+    measure: str = "auto"             # what "similar" means for pair selection: auto (weights when the
+                                      # method has them, else latent), latent, weights or pixel
+    pairs: int = 3                    # how many "similar" pairs (one dissimilar pair is added)
+    max_pixel_psnr: float = 0.0       # pairs must be below this pixel PSNR (dB) to count as visibly different (0 = median)
+    top: int = 10                     # how many most-similar pairs to print
+    out: str = "runs/similarity"
+    device: str = "auto"
+
+
+def main(argv=None) -> dict:
+    cfg, _ = parse_config(SimilarityConfig, argv, choices={"measure": ("auto", "latent", "weights", "pixel")})
+    if cfg.pairs < 0 or cfg.top < 0 or cfg.max_pixel_psnr < 0:
+        raise UserError("--pairs, --top and --max-pixel-psnr must be >= 0")
+    method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
+    images, observed = training_set(ckpt)
+    names = ckpt["names"]
+    if len(names) < 2:
+        raise UserError(f"{cfg.ckpt} was trained on {len(names)} image: similarity needs at least two")
+    rep = encode_all(method, images.images, observed)
+
+    sims = {}  # (N, N) cosine similarities by representation
+    if rep.latent is not None:
+        sims["latent"] = latent_similarity(rep.latent.cpu())
+    if rep.params is not None:
+        sims["weights"] = weight_similarity({k: v.cpu() for k, v in rep.params.items()})
+    pix = pixel_psnr(images.images)  # (N, N) dB, +inf diagonal
+    measure = cfg.measure if cfg.measure != "auto" else ("weights" if "weights" in sims else "latent")
+    if measure != "pixel" and measure not in sims:
+        raise UserError(f"--measure {measure} does not apply to {type(method).__name__}: use one of "
+                        f"{', '.join([*sims, 'pixel'])}")
+    chosen = pix if measure == "pixel" else sims[measure]
+
+    out = Path(cfg.out)
+    order = spectral_order(sims.get(measure, cosine_matrix(images.images)))  # (N,) shared display order
+    reorder = (order[:, None], order[None, :])  # rows and columns alike
+    for name, sim in sims.items():
+        save_heatmap(sim[reorder], out / f"similarity_{name}.png", -1.0, 1.0, f"{name} cosine ({len(names)} images)")
+    finite = pix[torch.isfinite(pix)]
+    shown = pix.clone()
+    shown.fill_diagonal_(finite.max())  # +inf diagonal would swamp the colour range
+    save_heatmap(shown[reorder], out / "pixel_psnr.png", finite.min().item(), finite.max().item(), "pixel PSNR (dB)")
+
+    pairs, bound = select_pairs(chosen, pix, cfg.pairs, cfg.max_pixel_psnr or None)
+    iu = torch.triu_indices(len(names), len(names), offset=1)  # (2, M)
+    sim_flat = chosen[iu[0], iu[1]]  # (M,)
+    print(f"most similar pairs by {measure} ({type(method).__name__}):")
+    for m in torch.argsort(sim_flat, descending=True)[:cfg.top].tolist():
+        a, b = int(iu[0, m]), int(iu[1, m])
+        print(f"  {sim_flat[m]:+.3f}  {names[a]} ({a}) ~ {names[b]} ({b})   pixel PSNR {pix[a, b]:.1f} dB")
+    print(f"chosen pairs (pixel PSNR below {bound:.1f} dB):")
+    for p in pairs:
+        p["a"], p["b"] = {"index": p["a"], "name": names[p["a"]]}, {"index": p["b"], "name": names[p["b"]]}
+        print(f"  {p['kind']:10s} {p['similarity']:+.3f}  {p['a']['name']} ~ {p['b']['name']}   "
+              f"pixel PSNR {p['pixel_psnr']:.1f} dB")
+
+    if pairs:
+        idx = [i for p in pairs for i in (p["a"]["index"], p["b"]["index"])]
+        save_png(make_grid(upscale_nearest(images.images[idx], 96), ncol=2), out / "pairs.png")
+    result = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "measure": measure, "rule": PAIR_RULE,
+              "max_pixel_psnr": bound, "pairs": pairs, "order": order.tolist()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pairs.json").write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+    return result
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,94 @@
+"""Upsampling sheet: what a method's continuous image looks like far above its training resolution.
+
+    python upsample.py --ckpt runs/hyper/ckpt.pt --icons grinning_face,cow_face --out runs/upsample
+
+One row per icon, columns: the training-resolution input (nearest-upscaled, so its pixels
+show), its Lanczos upsample, the method's render at --res, the true --res image. Writes
+sheet.png and metrics.json (PSNR of Lanczos and of the method against the truth, per icon
+and mean) into --out, and prints the PSNRs. The encoder sees each icon's observed pixels,
+as in training and in the trainer's psnr/upsample_<R> metric.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from data.images import lanczos_resize, load_images
+from engine.build import method_from_checkpoint
+from engine.cli import run_main
+from engine.config import parse_config, resolve_device
+from engine.errors import UserError
+from engine.evaluate import psnr, render_all, upsample_sheet
+from engine.figures import save_png, to_uint8
+from engine.interpolation import encode_images, resolve_index, training_set
+
+
+@dataclass
+class UpsampleConfig:
+    """Sheet of low-res input, Lanczos, the method's render and the truth at a high resolution."""
+
+    ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
+    icons: str = ""                   # comma list of training-image names or indices ("" = the first 6)
+    res: int = 256                    # target resolution (the data set must have true images at it)
+    out: str = "runs/upsample"
+    device: str = "auto"
+
+
+def with_header(grid: torch.Tensor, labels: list[str], tile: int, height: int = 16) -> torch.Tensor:
+    """Put one text label above each column of a make_grid sheet: (3, H, W) -> (3, H + height, W)."""
+    canvas = Image.new("RGB", (grid.shape[-1], grid.shape[-2] + height), "white")
+    canvas.paste(Image.fromarray(to_uint8(grid)), (0, height))
+    draw = ImageDraw.Draw(canvas)
+    for c, text in enumerate(labels):
+        draw.text((2 + c * (tile + 2) + 2, 3), text, fill="black")
+    return torch.from_numpy(np.asarray(canvas).copy()).permute(2, 0, 1).float() / 255
+
+
+def main(argv=None) -> dict:
+    cfg, _ = parse_config(UpsampleConfig, argv)
+    method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
+    images, observed = training_set(ckpt)
+    names, data = ckpt["names"], ckpt["config"]["data"]
+    keys = [k for k in cfg.icons.split(",") if k.strip()] or [str(k) for k in range(min(6, len(names)))]
+    index = [resolve_index(k, names) for k in keys]
+    try:
+        truth_set = load_images(data, cfg.res)
+    except UserError as err:
+        raise UserError(f"no true {cfg.res} px images of {data} to compare against ({err}); pick another --res") from None
+    if truth_set.names != names:
+        raise UserError(f"the {cfg.res} px images of {data} are not the training images: use another --res")
+
+    lowres = images.images[index]  # (K, 3, r, r)
+    truth = truth_set.images[index]  # (K, 3, R, R)
+    lanczos = lanczos_resize(lowres, cfg.res)  # (K, 3, R, R)
+    rep = encode_images(method, images, observed, index)
+    render = render_all(method, rep, cfg.res).clamp(0, 1)  # (K, 3, R, R)
+    model = ckpt["config"]["model"]
+    scores = {"lanczos": psnr(lanczos, truth), model: psnr(render, truth)}  # (K,) dB each
+
+    sheet = upsample_sheet(lowres, lanczos, render, truth)
+    sheet = with_header(sheet, [f"input {images.res} px", f"Lanczos {cfg.res}", f"{model} {cfg.res}",
+                                f"true {cfg.res}"], cfg.res)
+    out = Path(cfg.out)
+    save_png(sheet, out / "sheet.png")
+    rows = [{"index": i, "name": names[i], **{f"psnr_{k}": v[j].item() for k, v in scores.items()}}
+            for j, i in enumerate(index)]
+    mean = {k: v.mean().item() for k, v in scores.items()}
+    result = {"ckpt": str(cfg.ckpt), "model": model, "train_res": images.res, "res": cfg.res,
+              "columns": ["input (nearest)", "lanczos", model, "truth"], "icons": rows, "mean_psnr": mean}
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    print(f"PSNR (dB) at {cfg.res} px against the true images, from {images.res} px:")
+    print(f"  {'icon':40s} {'lanczos':>8s} {model:>8s}")
+    for r in rows:
+        print(f"  {r['name'][:40]:40s} {r['psnr_lanczos']:8.2f} {r[f'psnr_{model}']:8.2f}")
+    print(f"  {'mean':40s} {mean['lanczos']:8.2f} {mean[model]:8.2f}\nwrote {out / 'sheet.png'}")
+    return result
+
+
+if __name__ == "__main__":
+    run_main(main)
