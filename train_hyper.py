@@ -19,7 +19,8 @@ from engine.trainer import train
 class HyperConfig(TrainConfig):
     """Train the hypernetwork or the latent-concatenation baseline on a set of images."""
 
-    model: str = "hyper"        # "hyper" (latent -> SIREN weights) or "concat" (latent as extra input)
+    model: str = "hyper"        # "hyper" (latent -> SIREN weights), "concat" (latent as extra input),
+    #                             or "perimage" (reference: an independent SIREN per image, no latent)
     encoder: str = "conv"       # "conv" (set encoder, amortized) or "table" (one code per image)
     latent_dim: int = 128
     hyper_hidden: int = 256     # hypernetwork trunk width
@@ -28,7 +29,7 @@ class HyperConfig(TrainConfig):
 
 
 def main(argv=None) -> dict:
-    cfg, given = parse_config(HyperConfig, argv, choices={"model": ("hyper", "concat"), "encoder": ("conv", "table")})
+    cfg, given = parse_config(HyperConfig, argv, choices={"model": ("hyper", "concat", "perimage"), "encoder": ("conv", "table")})
     return train(cfg, given, script="train_hyper")
 
 

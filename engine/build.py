@@ -18,7 +18,7 @@ def siren_config(cfg: dict) -> SirenConfig:
 
 
 def build_method(cfg: dict, num_images: int) -> Method:
-    """cfg["model"] in {"hyper", "concat", "maml"} -> an untrained method."""
+    """cfg["model"] in {"hyper", "concat", "perimage", "maml"} -> an untrained method."""
     model = cfg.get("model")
     if model == "hyper":
         from models.hypernet import HyperINR
@@ -27,10 +27,13 @@ def build_method(cfg: dict, num_images: int) -> Method:
     if model == "concat":
         from models.latent_concat import LatentConcatINR
         return LatentConcatINR(siren_config(cfg), cfg["encoder"], num_images, cfg["latent_dim"], cfg["latent_reg"])
+    if model == "perimage":
+        from models.per_image import PerImageSiren
+        return PerImageSiren(siren_config(cfg), num_images)
     if model == "maml":
         from meta.maml import MamlINR
         return MamlINR(siren_config(cfg), cfg)
-    raise UserError(f"unknown model {model!r} in config: use hyper, concat or maml")
+    raise UserError(f"unknown model {model!r} in config: use hyper, concat, perimage or maml")
 
 
 def method_from_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[Method, dict]:

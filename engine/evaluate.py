@@ -101,6 +101,8 @@ class Evaluator:
             grids["images/error_x4"] = make_grid(error_map(recon[:k], self.train.images[:k]))
             if self.hr is not None:
                 grids[f"images/render_{self.hr.res}"] = make_grid(upsampled[:k])
+            if hasattr(method, "extra_grids"):  # method-specific sheets, e.g. MAML after 0/1/k inner steps
+                grids.update(method.extra_grids(self.train.images[:k], observed[:k]))
             if self.unseen is not None and method.handles_unseen_images:
                 pair = torch.cat([self.unseen.images[:k], unseen_recon[:k]])
                 grids["images/unseen_truth_and_reconstruction"] = make_grid(pair, ncol=k)

@@ -19,6 +19,12 @@ class ConvSetEncoder(nn.Module):
     any resolution. Features are pooled by a masked mean over the final feature map
     (weights = downsampled mask density), which makes the latent independent of image
     size and of how many pixels are observed.
+
+    The latent is standardized per dimension over the batch (BatchNorm without affine; running
+    statistics at eval time). Pooled features of icons are dominated by what all images share
+    (white background, the mask channel): at init only ~25% of the latent's variance is
+    between images, and the hypernetwork then learns the mean image first (measured at 24 px:
+    12.5 dB after 120 steps without, 24.4 dB with). Training batches need >= 2 images.
     """
 
     def __init__(self, latent_dim: int = 128, width: int = 32, downsamples: int = 3):
@@ -32,12 +38,21 @@ class ConvSetEncoder(nn.Module):
                        nn.Conv2d(width, 2 * width if k == downsamples - 1 else width, 3, stride=stride, padding=1), nn.ReLU()]
         self.features = nn.Sequential(*layers)
         self.downsamples = downsamples
-        self.head = nn.Sequential(nn.Linear(2 * width, 4 * width), nn.ReLU(), nn.Linear(4 * width, latent_dim))
+        self.head = nn.Sequential(nn.Linear(2 * width, 4 * width), nn.ReLU(), nn.Linear(4 * width, latent_dim),
+                                  nn.BatchNorm1d(latent_dim, affine=False))
+        # He init (He et al. 2015) keeps the activation scale through the ReLU stack; with
+        # PyTorch's default (variance 1/(3 fan_in)) the latent shrinks ~1/sqrt(3) per layer and
+        # all images start with nearly the same latent, which stalls training (measured: stuck
+        # at the mean image, 11 dB, for 100+ steps).
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool or float -> (B, D). index is unused."""
         m = masks.to(images.dtype)  # (B, 1, H, W)
-        x = torch.cat([(images * 2 - 1) * m, m], dim=1)  # (B, 4, H, W), unobserved pixels are 0
+        x = torch.cat([(1 - images) * m, m], dim=1)  # (B, 4, H, W), unobserved pixels are 0
         feats = self.features(x)  # (B, C, h, w)
         density = nn.functional.adaptive_avg_pool2d(m, feats.shape[-2:])  # (B, 1, h, w)
         pooled = (feats * density).sum((-2, -1)) / density.sum((-2, -1)).clamp_min(1e-6)  # (B, C)
@@ -47,14 +62,15 @@ class ConvSetEncoder(nn.Module):
 class CodeTable(nn.Module):
     """One learned latent per training image: index (B,) -> (B, D).
 
-    Codes start at N(0, 0.01^2), the DeepSDF initialization (Park et al. 2019, sec. 4),
-    so at init every image looks the same to the decoder and codes grow as needed.
+    Codes start at N(0, 1). DeepSDF (Park et al. 2019) starts them at N(0, 0.01^2), but then
+    every image looks the same to the hypernetwork until the codes have grown, which we
+    measured to cost ~100 Adam steps at lr 1e-3 (24 px icons: 20 dB vs 27 dB at step 90).
     """
 
     def __init__(self, num_images: int, latent_dim: int = 128):
         super().__init__()
         self.codes = nn.Embedding(num_images, latent_dim)
-        nn.init.normal_(self.codes.weight, 0.0, 0.01)
+        nn.init.normal_(self.codes.weight, 0.0, 1.0)
 
     def forward(self, images: torch.Tensor | None, masks: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor:
         """index (B,) long -> (B, D); the pixels are not looked at."""

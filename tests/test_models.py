@@ -77,7 +77,7 @@ def test_encoder_accepts_any_mask_and_resolution(fraction, res):
 
 def test_encoder_ignores_unobserved_pixels():
     encoder = ConvSetEncoder(latent_dim=8, width=8)
-    images, masks = torch.rand(1, 3, 16, 16), torch.rand(1, 1, 16, 16) < 0.3
+    images, masks = torch.rand(3, 3, 16, 16), torch.rand(3, 1, 16, 16) < 0.3
     noisy = torch.where(masks, images, torch.rand_like(images))
     assert torch.allclose(encoder(images, masks), encoder(noisy, masks))
 
