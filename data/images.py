@@ -1,24 +1,30 @@
 """Load a data set of images as float tensors.
 
-A data set is a name (`icons100`, `icons-large`) or a path to a folder of PNG/JPEG
+A data set is a name (`icons100`, `icons-large`) or a path to a folder of PNG/JPEG/GIF
 images. Every loader returns an `ImageSet` whose `images` are float32 in [0, 1],
 shape (N, 3, res, res), RGB, with the alpha channel composited over white.
 
 Folder images of any mode are converted to RGB (RGBA/LA/P with transparency are
-composited on white; 16-bit and float images are rescaled to 8 bits; CMYK is converted).
-Images that are not square are centre-cropped to a square, then resized to `res` with
-Lanczos (PIL `Image.LANCZOS`), which is also the reference upsampler of the study.
+composited on white; 16-bit and float images are rescaled to 8 bits; CMYK is converted;
+an animated GIF/PNG gives its first frame); see `data.decode`, which also refuses
+corrupt files and decompression bombs and shrinks huge images while decoding them.
+Images of mixed sizes are fine: each one that is not square is centre-cropped to a
+square, then resized to `res` with Lanczos (PIL `Image.LANCZOS`), which is also the
+reference upsampler of the study. Every problem is a one-line `UserError` naming the
+file or folder and the fix.
 """
 from __future__ import annotations
 
 import logging
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageSequence
+from PIL import Image
 
+from data.decode import read_rgb, to_rgb  # noqa: F401 (to_rgb re-exported: part of this module's API)
 from engine.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -26,11 +32,8 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent
 ICONS100_DIR = DATA_DIR / "icons100"
 ICONS100_RESOLUTIONS = (24, 32, 48, 64, 128, 256)
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif"}
 MAX_RESOLUTION = 2048
-# A 10,000 x 10,000 photo is a legitimate input; PIL's default bomb guard (89 Mpx) is not
-# meant for trusted local files, so raise it, but keep a guard against absurd headers.
-Image.MAX_IMAGE_PIXELS = 16_384 * 16_384
 
 
 @dataclass
@@ -55,9 +58,9 @@ class ImageSet:
 
 def check_resolution(res: int) -> int:
     """Reject resolutions that cannot be meant (0, negative, larger than MAX_RESOLUTION)."""
-    if not isinstance(res, int) or res < 2 or res > MAX_RESOLUTION:
+    if isinstance(res, bool) or not isinstance(res, numbers.Integral) or not 2 <= res <= MAX_RESOLUTION:
         raise UserError(f"resolution {res!r} is not usable: pass an integer from 2 to {MAX_RESOLUTION}")
-    return res
+    return int(res)
 
 
 def load_images(dataset: str, res: int, split: str = "train") -> ImageSet:
@@ -66,7 +69,7 @@ def load_images(dataset: str, res: int, split: str = "train") -> ImageSet:
     dataset: "icons100" (shipped PNGs), "icons-large" (shipped arrays; `split` is
     "train" or "test"), or a path to a folder of images (any size, resampled).
     """
-    check_resolution(res)
+    res = check_resolution(res)
     if dataset == "icons100":
         if res not in ICONS100_RESOLUTIONS:
             raise UserError(
@@ -84,8 +87,10 @@ def load_images(dataset: str, res: int, split: str = "train") -> ImageSet:
     path = Path(dataset)
     if path.is_dir():
         return load_folder(path, res)
-    raise UserError(
-        f"unknown data set {dataset!r}: use 'icons100', 'icons-large' or a path to a folder of PNG/JPEG images")
+    if path.is_file():
+        raise UserError(f"{path} is a file, not a folder: pass the folder that holds the images")
+    raise UserError(f"unknown data set {dataset!r} (no such folder either): use 'icons100', 'icons-large' "
+                    "or a path to a folder of PNG/JPEG/GIF images")
 
 
 def _load_icons100(res: int) -> ImageSet:
@@ -95,72 +100,57 @@ def _load_icons100(res: int) -> ImageSet:
     if missing:
         raise UserError(f"{folder / (missing[0] + '.png')} is missing ({len(missing)} files in all); "
                         "restore data/ from git or rebuild it with `python -m data.build_icons`")
-    arrays = np.stack([_read_rgb(folder / f"{n}.png", res) for n in names])
+    arrays = np.stack([read_rgb(folder / f"{n}.png", res)[0] for n in names])
     return ImageSet(_to_tensor(arrays), names, "icons100")
 
 
 def load_folder(folder: Path, res: int) -> ImageSet:
-    """Load every PNG/JPEG in `folder` (sorted by name), resampled to res x res.
+    """Load every PNG/JPEG/GIF in `folder` (sorted by name), resampled to res x res.
 
-    Files with other suffixes are skipped with a logged warning; an image file that
-    cannot be decoded is an error (nothing half-loaded is used).
+    Files with other suffixes, hidden files and subfolders are skipped (other suffixes
+    with a logged warning); an image file that cannot be decoded is an error (nothing
+    half-loaded is used).
     """
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
-    for skipped in sorted(set(files) - set(images)):
-        log.warning("skipping %s: not a .png/.jpg/.jpeg file", skipped)
-    if not images:
-        raise UserError(f"{folder} contains no .png/.jpg/.jpeg images: put images there or pass another folder")
-    arrays = np.stack([_read_rgb(p, res) for p in images])
-    return ImageSet(_to_tensor(arrays), [p.stem for p in images], str(folder))
-
-
-def _read_rgb(path: Path, res: int) -> np.ndarray:
-    """Decode one file to a (res, res, 3) uint8 array; raise UserError naming the file."""
     try:
-        with Image.open(path) as img:
-            if getattr(img, "is_animated", False):
-                log.warning("%s is animated: using its first frame", path)
-                img = next(ImageSequence.Iterator(img))
-            img.load()
-            rgb = to_rgb(img)
-    except UserError:
-        raise
-    except Image.DecompressionBombError:
-        raise UserError(f"{path}: image is larger than {Image.MAX_IMAGE_PIXELS} pixels; "
-                        "downscale it before use") from None
-    except (OSError, ValueError, SyntaxError) as err:
-        raise UserError(f"{path}: cannot decode image ({err}); re-save it as PNG or remove it") from None
-    return np.asarray(_square_resize(rgb, res), dtype=np.uint8)
+        entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError as err:
+        raise UserError(f"cannot list folder {folder} ({err.strerror or err}): "
+                        "check the path and its permissions") from None
+    files = [p for p in entries if p.is_file()]
+    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not images:
+        none = f"{folder} contains no .png/.jpg/.jpeg/.gif images"
+        subfolders = [p.name + "/" for p in entries if p.is_dir()]
+        if subfolders:
+            raise UserError(f"{none}, only subfolders ({_first_few(subfolders)}): pass one of them")
+        if files:
+            what = ("its only file has another suffix" if len(files) == 1
+                    else f"all its {len(files)} files have other suffixes")
+            raise UserError(f"{none}: {what} ({_first_few([p.name for p in files])}): "
+                            "convert them to PNG or pass another folder")
+        raise UserError(f"{none}: it is empty; put images there or pass another folder")
+    for skipped in sorted(set(files) - set(images)):
+        log.warning("skipping %s: not a .png/.jpg/.jpeg/.gif file", skipped)
+    arrays, sizes = zip(*(read_rgb(p, res) for p in images))
+    _log_sizes(folder, images, sizes, res)
+    return ImageSet(_to_tensor(np.stack(arrays)), [p.stem for p in images], str(folder))
 
 
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode to 8-bit RGB; transparency is composited over white."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # PIL's convert("L") clips 16-bit values instead of rescaling them.
-        arr = np.asarray(img, dtype=np.float64)
-        peak = 65535.0 if img.mode.startswith("I") and arr.max() > 255 else max(arr.max(), 1.0)
-        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    if img.mode == "P" or img.mode == "PA":
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "La", "RGBa"):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return img.convert("RGB")
+def _log_sizes(folder: Path, images: list[Path], sizes: list[tuple[int, int]], res: int) -> None:
+    """One line on mixed sizes (fine: cropped and resampled) and one on images smaller than res."""
+    if len(set(sizes)) > 1:
+        area = lambda size: size[0] * size[1]  # noqa: E731
+        log.info("%s: images of %d different sizes (%d x %d to %d x %d): each centre-cropped to a square and "
+                 "resampled to %d px", folder, len(set(sizes)), *min(sizes, key=area), *max(sizes, key=area), res)
+    small = [(p, size) for p, size in zip(images, sizes) if min(size) < res]
+    if small:
+        log.warning("%s: %d of %d images are below %d px on their shorter side (e.g. %s, %d x %d): upsampled, "
+                    "so blurrier than the others", folder, len(small), len(images), res, small[0][0].name, *small[0][1])
 
 
-def _square_resize(img: Image.Image, res: int) -> Image.Image:
-    """Centre-crop to a square, then resize to res x res with Lanczos."""
-    w, h = img.size
-    side = min(w, h)
-    if w != h:
-        left, top = (w - side) // 2, (h - side) // 2
-        img = img.crop((left, top, left + side, top + side))
-    if side != res:
-        img = img.resize((res, res), Image.LANCZOS)
-    return img
+def _first_few(names: list[str], count: int = 3) -> str:
+    return ", ".join(names[:count]) + (", ..." if len(names) > count else "")
 
 
 def _to_tensor(arrays: np.ndarray) -> torch.Tensor:

@@ -3,12 +3,19 @@
 A checkpoint is a dict {format, script, config, names, model, optimizer, step, rng,
 elapsed}. `config` is the script's dataclass as a dict, `names` the training images, so
 `engine.build.method_from_checkpoint` needs nothing else.
+
+Writing never leaves a half-written or NaN checkpoint behind: the file is written to
+`ckpt.pt.tmp`, fsynced and renamed over `ckpt.pt` (a run killed at any moment keeps the
+previous checkpoint), and weights that are not finite are refused. Loading reads only
+tensors and plain values (`weights_only=True`: a file from elsewhere cannot run code) and
+turns every problem into a one-line UserError: missing, truncated or random bytes, a torch
+file that is not ours, wrong types, NaN weights, or weights that do not fit the config.
 """
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
+import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,39 +23,154 @@ import torch
 from engine.errors import UserError
 
 FORMAT = 1
-REQUIRED = ("format", "script", "config", "names", "model", "step")
+# key -> accepted types; all are written by engine.trainer, and a resume needs every one.
+SCHEMA = {"format": int, "script": str, "config": dict, "names": list, "model": dict, "optimizer": dict,
+          "step": int, "rng": dict, "elapsed": (int, float)}
+REQUIRED = tuple(SCHEMA)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write `state` to `path` atomically: a temp file in the same folder, fsync, rename.
 
-    A run killed mid-write leaves the previous checkpoint intact.
+    A run killed mid-write leaves the previous checkpoint intact (and at most a stale
+    `.tmp`, overwritten by the next save). Non-finite weights are refused with a UserError
+    before anything is written, so the last good checkpoint survives a diverged run.
     """
     path = Path(path)
+    bad = _non_finite(state.get("model", {}))
+    if bad:
+        kept = f"the last good checkpoint {path} is kept" if path.is_file() else "no checkpoint was written"
+        raise UserError(f"weights became NaN/inf by step {state.get('step')} ({bad}): {kept}; "
+                        "lower --lr and rerun with --overwrite")
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save({"format": FORMAT, **state}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({"format": FORMAT, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:  # incl. KeyboardInterrupt: never leave a partial temp file behind
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, (OSError, RuntimeError)):  # torch's zip writer reports a full disk as RuntimeError
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else _first_sentence(err)
+            raise UserError(f"cannot write checkpoint {path} ({reason}): free disk space or fix permissions; "
+                            "any previous checkpoint is kept") from None
+        raise
+    _fsync_dir(path.parent)  # make the rename itself durable (power loss), where the OS allows it
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
     """Load and sanity-check a checkpoint; any problem is a one-line UserError."""
     path = Path(path)
     if not path.is_file():
+        if path.with_name(path.name + ".tmp").is_file():
+            raise UserError(f"checkpoint {path} not found, only a partial {path.name}.tmp (the run was killed while "
+                            "writing its first checkpoint): start it again with --overwrite")
         raise UserError(f"checkpoint {path} not found: train one first or pass the right path")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as err:
-        raise UserError(f"checkpoint {path} is corrupt or unreadable ({str(err).splitlines()[0]}); "
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # noise for foreign pickles
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except MemoryError:
+        raise UserError(f"checkpoint {path} does not fit in memory: is it really a ckpt.pt of this project?") from None
+    except Exception as err:  # noqa: BLE001 (torch/pickle raise many types on garbage)
+        if "Weights only load failed" in str(err):
+            raise UserError(f"{path} is not a checkpoint of this project: it holds more than tensors and plain "
+                            f"values, or random bytes ({_weights_only_reason(err)}); pass a ckpt.pt written by "
+                            "train_*.py, or restore a copy") from None
+        raise UserError(f"checkpoint {path} is corrupt or truncated ({_first_sentence(err)}); "
                         "delete it and retrain, or restore a copy") from None
-    if not isinstance(state, dict) or any(k not in state for k in REQUIRED):
-        raise UserError(f"{path} is not a checkpoint of this project (missing keys); pass a ckpt.pt written by train_*.py")
+    _check_schema(path, state)
+    bad = _non_finite(state["model"])
+    if bad:
+        raise UserError(f"checkpoint {path} holds NaN/inf weights ({bad}): the run diverged; retrain with a lower --lr")
+    _check_weights_fit_config(path, state)
+    return state
+
+
+def _check_schema(path: Path, state) -> None:
+    """Keys and types of a checkpoint written by engine.trainer."""
+    if not isinstance(state, dict):
+        raise UserError(f"{path} is not a checkpoint of this project (it holds a {type(state).__name__}, not a dict); "
+                        "pass a ckpt.pt written by train_*.py")
+    missing = [k for k in REQUIRED if k not in state]
+    if missing:
+        raise UserError(f"{path} is not a checkpoint of this project (missing keys: {', '.join(missing)}); "
+                        "pass a ckpt.pt written by train_*.py")
     if state["format"] != FORMAT:
         raise UserError(f"checkpoint {path} has format {state['format']}, this code reads format {FORMAT}; "
                         "retrain or check out the matching version")
-    return state
+    for key, kind in SCHEMA.items():
+        if not isinstance(state[key], kind) or isinstance(state[key], bool):
+            raise UserError(f"checkpoint {path} is damaged: its {key!r} is a {type(state[key]).__name__}; "
+                            "delete it and retrain, or restore a copy")
+    if (state["step"] < 0 or not all(isinstance(n, str) for n in state["names"])
+            or not all(isinstance(t, torch.Tensor) for t in state["model"].values())
+            or not all(isinstance(state["rng"].get(k), torch.Tensor) for k in ("sampler", "torch"))):
+        raise UserError(f"checkpoint {path} is damaged (step, names, weights or RNG state of the wrong kind); "
+                        "delete it and retrain, or restore a copy")
+
+
+def _check_weights_fit_config(path: Path, state: dict) -> None:
+    """Rebuild the model the config describes and compare weight names and shapes.
+
+    Catches an edited tensor or a config from another version of the code here, with one
+    line, instead of as a load_state_dict traceback wherever the checkpoint is used.
+    """
+    from engine.build import build_method  # here, not at the top: engine.build imports this module
+
+    try:
+        # On the CPU: cheaper than the meta device's first use (~2 s), and even the default
+        # models are a few MB. fork_rng: building must not move the caller's random stream.
+        with torch.random.fork_rng(devices=[]):
+            expected = build_method(state["config"], len(state["names"])).state_dict()
+    except UserError as err:
+        raise UserError(f"checkpoint {path}: {err}") from None
+    except Exception as err:  # noqa: BLE001 (a config from another version fails in many ways)
+        raise UserError(f"checkpoint {path} has a config this code cannot build ({type(err).__name__}: "
+                        f"{_first_sentence(err)}); retrain, or check out the version that wrote it") from None
+    model = state["model"]
+    problems = [f"missing {k}" for k in expected if k not in model]
+    problems += [f"unexpected {k}" for k in model if k not in expected]
+    problems += [f"{k} is {tuple(model[k].shape)}, config says {tuple(v.shape)}"
+                 for k, v in expected.items() if k in model and model[k].shape != v.shape]
+    if problems:
+        more = f" and {len(problems) - 2} more" if len(problems) > 2 else ""
+        raise UserError(f"checkpoint {path}: its weights do not fit its own config ({'; '.join(problems[:2])}{more}); "
+                        "it was edited or written by another version of the code: retrain")
+
+
+def _non_finite(tensors: dict) -> str:
+    """Name of the first floating tensor holding NaN/inf, or ''."""
+    for name, t in tensors.items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            return name
+    return ""
+
+
+def _first_sentence(err: BaseException) -> str:
+    text = (str(err).strip().splitlines() or [""])[0]
+    return text.split(". ")[0].rstrip(".") or type(err).__name__
+
+
+def _weights_only_reason(err: BaseException) -> str:
+    """The useful part of torch's long weights-only message, e.g. 'Unsupported global: GLOBAL x.Y'."""
+    match = re.search(r"WeightsUnpickler error:\s*(.+)", str(err))
+    reason = match.group(1) if match else _first_sentence(err)
+    return reason.split(" was not an allowed global")[0].strip().rstrip(".")
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # not supported on this platform/filesystem; the rename is still atomic
+    finally:
+        os.close(fd)
 
 
 def capture_rng(generator: torch.Generator) -> dict:
