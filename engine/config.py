@@ -7,6 +7,7 @@ saved into every checkpoint so a checkpoint rebuilds its model alone.
 from __future__ import annotations
 
 import argparse
+import math
 import dataclasses
 from dataclasses import dataclass, fields
 
@@ -79,10 +80,13 @@ def parse_config(cls, argv=None, choices: dict | None = None):
 
 def validate(cfg) -> None:
     """Reject values that cannot be meant, with a one-line fix."""
-    for name in ("steps", "batch", "res"):
+    for name in ("steps", "batch", "res", "eval_every", "image_every", "ckpt_every", "hidden"):
         if getattr(cfg, name, 1) <= 0:
-            raise UserError(f"--{name} must be positive, got {getattr(cfg, name)}")
-    for name in ("pixels", "hr_res", "hr_supervision", "minutes", "unseen_count"):
+            raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
+    for name, value in vars(cfg).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+    for name in ("pixels", "hr_res", "hr_supervision", "minutes", "unseen_count", "hidden_layers"):
         if getattr(cfg, name, 0) < 0:
             raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     if getattr(cfg, "lr", 1) <= 0:

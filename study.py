@@ -1,0 +1,188 @@
+"""The whole study in one command: train every method, evaluate, upsample, pick pairs,
+interpolate, and write the figures and the results table (Markdown and JSON).
+
+    python study.py                      # ~30 min on a 2-core CPU, writes results/
+    python study.py --minutes 30         # longer, better run (per method); a GPU is used when present
+    python study.py --quick --out /tmp/s # seconds: tiny models, a smoke run
+
+Every method gets the same data (icons100 at 48 px, 10% of each image's pixels held out)
+and the same wall-clock training budget. Outputs in --out:
+    runs/<method>/            checkpoint, TensorBoard events, figures, metrics.json
+    upsample.png              48 px input, Lanczos, each method at 256 px, truth
+    similarity/               similarity heatmaps and the chosen pairs (pairs.json)
+    interpolation/<method>/   per pair: sheet.png (one row per mode), strips, GIFs, metrics
+    results.md, results.json  the table the README shows
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+import interpolate
+import similarity
+import train_hyper
+import train_maml
+from data.images import lanczos_resize, load_images
+from engine.build import method_from_checkpoint
+from engine.cli import run_main
+from engine.config import parse_config, resolve_device
+from engine.errors import UserError
+from engine.evaluate import psnr, render_all
+from engine.figures import make_grid, save_png, upscale_nearest
+from engine.interpolation import encode_images, training_set
+
+# name -> (training script, extra flags). perimage is the reference: an independent SIREN per image.
+METHODS = {
+    "concat": (train_hyper, ["--model", "concat", "--encoder", "conv"]),
+    "hyper": (train_hyper, ["--model", "hyper", "--encoder", "conv"]),
+    "maml": (train_maml, []),
+    "perimage": (train_hyper, ["--model", "perimage"]),
+}
+QUICK = ["--hidden", "16", "--hidden-layers", "1", "--steps", "3", "--batch", "8", "--pixels", "64",
+         "--unseen-count", "4", "--eval-every", "1000", "--image-every", "1000"]
+QUICK_EXTRA = {"concat": ["--latent-dim", "8"], "hyper": ["--latent-dim", "8", "--hyper-hidden", "16"],
+               "maml": ["--inner-steps", "1"], "perimage": []}
+
+
+@dataclass
+class StudyConfig:
+    """Train, evaluate and compare every method; write figures and a results table."""
+
+    out: str = "results"
+    minutes: float = 6.0        # training budget per joint method (the perimage reference gets half)
+    data: str = "icons100"
+    res: int = 48
+    hr_res: int = 256           # upsampling target (true renders at this size must exist)
+    frames: int = 9             # interpolation frames per pair
+    interp_res: int = 128       # interpolation render size
+    methods: str = "concat,hyper,maml,perimage"
+    quick: bool = False         # tiny models, 3 steps: a smoke run of the whole pipeline
+    resume: bool = False        # reuse finished runs in --out, resume unfinished ones
+    overwrite: bool = False     # delete --out first
+    device: str = "auto"
+
+
+def train_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
+    """Train each method (or reuse a finished run with --resume); returns metrics by method."""
+    metrics = {}
+    for name in names:
+        script, flags = METHODS[name]
+        run = out / "runs" / name
+        if cfg.resume and (run / "metrics.json").is_file():
+            metrics[name] = json.loads((run / "metrics.json").read_text())
+            continue
+        minutes = cfg.minutes / 2 if name == "perimage" else cfg.minutes
+        argv = ["--data", cfg.data, "--res", str(cfg.res), "--hr-res", str(cfg.hr_res), "--out", str(run),
+                "--device", cfg.device, *flags]
+        if cfg.quick:
+            argv += QUICK + QUICK_EXTRA[name]
+        else:
+            argv += ["--minutes", str(minutes), "--steps", "1000000"]
+        if (run / "ckpt.pt").is_file():
+            argv += ["--resume"]
+        print(f"\n=== training {name} ({'quick' if cfg.quick else f'{minutes:g} min'}) -> {run}")
+        metrics[name] = script.main(argv)
+    return metrics
+
+
+def upsample_figure(out: Path, names: list[str], device, count: int = 6) -> dict[str, float]:
+    """One sheet: per icon a row of input (nearest), Lanczos, each method, truth; PSNR on these icons."""
+    columns, scores, truth, lowres = [], {}, None, None
+    for name in names:
+        method, ckpt = method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)
+        images, observed = training_set(ckpt)
+        if truth is None:
+            hr_res = ckpt["config"]["hr_res"]
+            truth = load_images(ckpt["config"]["data"], hr_res).images[:count]  # (K, 3, R, R)
+            lowres = images.images[:count]
+            columns.append(lanczos_resize(lowres, hr_res))
+            scores["lanczos"] = psnr(columns[-1], truth).mean().item()
+        rep = encode_images(method, images, observed, list(range(count)))
+        columns.append(render_all(method, rep, truth.shape[-1]).clamp(0, 1))
+        scores[name] = psnr(columns[-1], truth).mean().item()
+    tiles = torch.stack([upscale_nearest(lowres, truth.shape[-1]), *columns, truth], 1).flatten(0, 1)
+    save_png(make_grid(tiles, ncol=len(columns) + 2), out / "upsample.png")
+    return scores
+
+
+def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
+    """Pairs chosen once (on the hypernetwork's weights when trained), then every method blends them."""
+    chooser = "hyper" if "hyper" in names else names[0]
+    similarity.main(["--ckpt", str(out / "runs" / chooser / "ckpt.pt"), "--out", str(out / "similarity"),
+                     "--device", cfg.device])
+    results = {}
+    for name in names:
+        results[name] = interpolate.main([
+            "--ckpt", str(out / "runs" / name / "ckpt.pt"), "--pairs", str(out / "similarity" / "pairs.json"),
+            "--frames", str(cfg.frames), "--res", str(cfg.interp_res), "--out", str(out / "interpolation" / name),
+            "--device", cfg.device])
+    return results
+
+
+def results_table(train: dict, upsample: dict, interp: dict) -> tuple[str, dict]:
+    """Markdown tables and a JSON-able summary of every method."""
+    def cell(value, fmt="{:.2f}"):
+        return "n/a" if value is None else fmt.format(value)
+
+    hr = next((k.split("_")[1] for m in train.values() for k in m if k.startswith("psnr/upsample_")), "256")
+    lines = [f"| method | parameters | train s | steps | train px dB | held-out px dB | unseen icons dB | "
+             f"{hr} px dB | {hr} px dB, 6 shown icons |", "|---|---|---|---|---|---|---|---|---|"]
+    summary = {"methods": {}, "lanczos": {}}
+    for name, m in train.items():
+        row = {"parameters": m["parameters"], "train_seconds": m["train_seconds"], "steps": m["step"],
+               "train_pixels": m.get("psnr/train_pixels"), "heldout_pixels": m.get("psnr/heldout_pixels"),
+               "unseen_images": m.get("psnr/unseen_images"), "upsample": m.get(f"psnr/upsample_{hr}"),
+               "upsample_shown": upsample.get(name)}
+        summary["methods"][name] = row
+        lines.append(f"| {name} | {row['parameters']:,} | {row['train_seconds']:.0f} | {row['steps']} | "
+                     f"{cell(row['train_pixels'])} | {cell(row['heldout_pixels'])} | {cell(row['unseen_images'])} | "
+                     f"{cell(row['upsample'])} | {cell(row['upsample_shown'])} |")
+    lanczos = next((m[f"psnr/lanczos_{hr}"] for m in train.values() if f"psnr/lanczos_{hr}" in m), None)
+    summary["lanczos"] = {"upsample": lanczos, "upsample_shown": upsample.get("lanczos")}
+    lines.append(f"| Lanczos (reference) | | | | | | | {cell(lanczos)} | {cell(upsample.get('lanczos'))} |")
+
+    lines += ["", "| method | mode | ghosting (lower: less double image) | smoothness (1 = even) | "
+              "realism dB (midpoint to nearest icon) |", "|---|---|---|---|---|"]
+    summary["interpolation"] = {}
+    for name, res in interp.items():
+        modes = res["pairs"][0]["modes"].keys()
+        for mode in modes:
+            vals = {k: sum(p["modes"][mode][k] for p in res["pairs"]) / len(res["pairs"])
+                    for k in ("ghosting", "smoothness", "realism_psnr")}
+            summary["interpolation"][f"{name}/{mode}"] = vals
+            lines.append(f"| {name} | {mode} | {vals['ghosting']:.3f} | {vals['smoothness']:.2f} | "
+                         f"{vals['realism_psnr']:.2f} |")
+    return "\n".join(lines) + "\n", summary
+
+
+def main(argv=None) -> dict:
+    cfg, _ = parse_config(StudyConfig, argv)
+    names = [m.strip() for m in cfg.methods.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown or not names:
+        raise UserError(f"unknown method {unknown[0] if unknown else '(none)'} in --methods: use {','.join(METHODS)}")
+    out = Path(cfg.out)
+    if out.exists() and any(out.iterdir()) and not cfg.resume:
+        if not cfg.overwrite:
+            raise UserError(f"{out} already exists: pass --resume to reuse its runs, --overwrite to replace it, "
+                            "or another --out")
+        shutil.rmtree(out)
+    device = resolve_device(cfg.device)
+    train = train_all(cfg, out, names)
+    print("\n=== upsampling, similarity and interpolation")
+    upsample = upsample_figure(out, names, device)
+    interp = interpolate_all(cfg, out, names)
+    table, summary = results_table(train, upsample, interp)
+    (out / "results.md").write_text(table)
+    (out / "results.json").write_text(json.dumps(summary, indent=2))
+    print(f"\n{table}\nwrote {out}/results.md, results.json, upsample.png, similarity/, interpolation/")
+    print(f"compare the methods in TensorBoard:  tensorboard --logdir {out}/runs")
+    return summary
+
+
+if __name__ == "__main__":
+    run_main(main)
