@@ -11,16 +11,19 @@ and the same wall-clock training budget. Outputs in --out:
     upsample.png              48 px input, Lanczos, each method at 256 px, truth
     similarity/               similarity heatmaps and the chosen pairs (pairs.json)
     interpolation/<method>/   per pair: sheet.png (one row per mode), strips, GIFs, metrics
+    interpolation_pair<k>.png every method's rows for pair k (3 similar pairs, then 1 dissimilar)
     results.md, results.json  the table the README shows
 """
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image, ImageDraw
 
 import interpolate
 import similarity
@@ -120,6 +123,17 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
             "--ckpt", str(out / "runs" / name / "ckpt.pt"), "--pairs", str(out / "similarity" / "pairs.json"),
             "--frames", str(cfg.frames), "--res", str(cfg.interp_res), "--out", str(out / "interpolation" / name),
             "--device", cfg.device])
+    # One picture per pair with every method's rows, under a name that does not depend on the pair.
+    for k in range(len(results[names[0]]["pairs"])):
+        sheets = [Image.open(next((out / "interpolation" / name).glob(f"{k}_*/sheet.png"))) for name in names]
+        margin = 70  # a left column naming the method of each block of rows
+        canvas = Image.new("RGB", (margin + max(s.width for s in sheets), sum(s.height for s in sheets)), "white")
+        draw = ImageDraw.Draw(canvas)
+        for name, sheet, top in zip(names, sheets, [0, *itertools.accumulate(s.height for s in sheets)]):
+            canvas.paste(sheet, (margin, top))
+            draw.text((6, top + sheet.height // 2 - 6), name, fill="black")
+            draw.line([(0, top), (canvas.width, top)], fill="black")
+        canvas.save(out / f"interpolation_pair{k}.png")
     return results
 
 
