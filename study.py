@@ -40,7 +40,7 @@ from engine.interpolation import encode_images, training_set
 
 # name -> (training script, extra flags). perimage is the reference: an independent SIREN per image.
 METHODS = {
-    "concat": (train_hyper, ["--model", "concat", "--encoder", "conv"]),
+    "concat": (train_hyper, ["--model", "concat", "--encoder", "conv", "--lr", "3e-4"]),
     "hyper": (train_hyper, ["--model", "hyper", "--encoder", "conv"]),
     "maml": (train_maml, []),
     "perimage": (train_hyper, ["--model", "perimage"]),
