@@ -27,7 +27,8 @@ class PixelSampler:
         self.hr = None
         if hr_images is not None:
             big = hr_images.shape[-1]
-            rows = torch.arange(big) * res // big  # (R,) low-res row containing each high-res row
+            # (R,) the low-res row containing each high-res pixel centre (i + 1/2) / R
+            rows = (2 * torch.arange(big) + 1) * res // (2 * big)
             lowres_of = (rows[:, None] * res + rows[None, :]).flatten()  # (R*R,) low-res pixel index
             self.hr = (pixel_grid(big), to_pixels(hr_images), keep[:, lowres_of])  # (R*R,2), (N,R*R,3), (N,R*R)
 

@@ -1,0 +1,44 @@
+"""Training pixels never include held-out pixels, at the training resolution or above."""
+from __future__ import annotations
+
+import torch
+
+from data.pixels import heldout_mask, pixel_grid
+from engine.sampler import PixelSampler
+
+
+def lowres_index(coords: torch.Tensor, res: int) -> torch.Tensor:
+    """Index of the res x res pixel that contains each coordinate (..., 2) in [-1, 1]."""
+    col = ((coords[..., 0] + 1) / 2 * res).floor().long().clamp(0, res - 1)
+    row = ((coords[..., 1] + 1) / 2 * res).floor().long().clamp(0, res - 1)
+    return row * res + col
+
+
+def test_all_training_pixels_exclude_heldout():
+    images, heldout = torch.rand(3, 3, 12, 12), heldout_mask(3, 12)
+    coords, targets = PixelSampler(images, heldout).sample(torch.arange(3), 0, torch.Generator())
+    assert coords.shape == (3, 130, 2) and targets.shape == (3, 130, 3)  # 144 - round(14.4)
+    picked = lowres_index(coords, 12)  # (3, 130)
+    for b in range(3):
+        assert not heldout[b].flatten()[picked[b]].any()
+        assert torch.equal(targets[b], images[b].flatten(1).T[picked[b]])
+
+
+def test_random_subsets_and_highres_supervision_exclude_heldout():
+    res, big = 8, 20
+    images, hr, heldout = torch.rand(4, 3, res, res), torch.rand(4, 3, big, big), heldout_mask(4, res)
+    sampler = PixelSampler(images, heldout, hr)
+    gen = torch.Generator().manual_seed(0)
+    index = torch.tensor([2, 0])
+    coords, targets = sampler.sample(index, 30, gen)
+    assert coords.shape == (2, 30, 2) and targets.shape == (2, 30, 3)
+    hr_grid = pixel_grid(big)
+    for row, b in enumerate(index.tolist()):
+        assert not heldout[b].flatten()[lowres_index(coords[row], res)].any()
+        # the second half comes from the high-res image, at its own pixel centres
+        hr_coords = coords[row, 15:]
+        match = (hr_coords[:, None] - hr_grid[None]).abs().sum(-1).argmin(1)  # (15,)
+        assert torch.allclose(hr_grid[match], hr_coords)
+        assert torch.equal(targets[row, 15:], hr[b].flatten(1).T[match])
+    # successive draws differ: a fresh subset every step
+    assert not torch.equal(sampler.sample(index, 30, gen)[0], coords)
