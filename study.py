@@ -42,12 +42,15 @@ from engine.interpolation import encode_images, training_set
 METHODS = {
     "concat": (train_hyper, ["--model", "concat", "--encoder", "conv", "--lr", "3e-4"]),
     "hyper": (train_hyper, ["--model", "hyper", "--encoder", "conv"]),
+    # the same hypernetwork, also supervised at 256 px coordinates of the training icons' true renders
+    "hyper_hr": (train_hyper, ["--model", "hyper", "--encoder", "conv", "--hr-supervision", "256"]),
     "maml": (train_maml, []),
     "perimage": (train_hyper, ["--model", "perimage"]),
 }
 QUICK = ["--hidden", "16", "--hidden-layers", "1", "--steps", "3", "--batch", "8", "--pixels", "64",
          "--unseen-count", "4", "--eval-every", "1000", "--image-every", "1000"]
 QUICK_EXTRA = {"concat": ["--latent-dim", "8"], "hyper": ["--latent-dim", "8", "--hyper-hidden", "16"],
+               "hyper_hr": ["--latent-dim", "8", "--hyper-hidden", "16"],
                "maml": ["--inner-steps", "1"], "perimage": []}
 
 
@@ -56,13 +59,13 @@ class StudyConfig:
     """Train, evaluate and compare every method; write figures and a results table."""
 
     out: str = "results"
-    minutes: float = 6.0        # training budget per joint method (the perimage reference gets half)
+    minutes: float = 5.0        # training budget per joint method (the perimage reference gets half)
     data: str = "icons100"
     res: int = 48
     hr_res: int = 256           # upsampling target (true renders at this size must exist)
     frames: int = 9             # interpolation frames per pair
     interp_res: int = 128       # interpolation render size
-    methods: str = "concat,hyper,maml,perimage"
+    methods: str = "concat,hyper,hyper_hr,maml,perimage"
     quick: bool = False         # tiny models, 3 steps: a smoke run of the whole pipeline
     resume: bool = False        # reuse finished runs in --out, resume unfinished ones
     overwrite: bool = False     # delete --out first
@@ -137,34 +140,34 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
     return results
 
 
-def results_table(train: dict, upsample: dict, interp: dict) -> tuple[str, dict]:
+def results_table(train: dict, interp: dict) -> tuple[str, dict]:
     """Markdown tables and a JSON-able summary of every method."""
-    def cell(value, fmt="{:.2f}"):
-        return "n/a" if value is None else fmt.format(value)
+    def cell(value):
+        return "n/a" if value is None else f"{value:.2f}"
 
-    hr = next((k.split("_")[1] for m in train.values() for k in m if k.startswith("psnr/upsample_")), "256")
+    hr = next((k.rsplit("_", 1)[1] for m in train.values() for k in m if k.startswith("psnr/upsample_")), "256")
+    keys = {"train_pixels": "psnr/train_pixels", "heldout_pixels": "psnr/heldout_pixels",
+            "unseen_images": "psnr/unseen_images", "upsample": f"psnr/upsample_{hr}",
+            "unseen_upsample": f"psnr/unseen_upsample_{hr}"}
     lines = [f"| method | parameters | train s | steps | train px dB | held-out px dB | unseen icons dB | "
-             f"{hr} px dB | {hr} px dB, 6 shown icons |", "|---|---|---|---|---|---|---|---|---|"]
-    summary = {"methods": {}, "lanczos": {}}
+             f"{hr} px, training icons dB | {hr} px, unseen icons dB |", "|---|---|---|---|---|---|---|---|---|"]
+    summary = {"methods": {}}
     for name, m in train.items():
         row = {"parameters": m["parameters"], "train_seconds": m["train_seconds"], "steps": m["step"],
-               "train_pixels": m.get("psnr/train_pixels"), "heldout_pixels": m.get("psnr/heldout_pixels"),
-               "unseen_images": m.get("psnr/unseen_images"), "upsample": m.get(f"psnr/upsample_{hr}"),
-               "upsample_shown": upsample.get(name)}
+               **{k: m.get(tag) for k, tag in keys.items()}}
         summary["methods"][name] = row
         lines.append(f"| {name} | {row['parameters']:,} | {row['train_seconds']:.0f} | {row['steps']} | "
-                     f"{cell(row['train_pixels'])} | {cell(row['heldout_pixels'])} | {cell(row['unseen_images'])} | "
-                     f"{cell(row['upsample'])} | {cell(row['upsample_shown'])} |")
-    lanczos = next((m[f"psnr/lanczos_{hr}"] for m in train.values() if f"psnr/lanczos_{hr}" in m), None)
-    summary["lanczos"] = {"upsample": lanczos, "upsample_shown": upsample.get("lanczos")}
-    lines.append(f"| Lanczos (reference) | | | | | | | {cell(lanczos)} | {cell(upsample.get('lanczos'))} |")
+                     + " | ".join(cell(row[k]) for k in keys) + " |")
+    lanczos = {k: next((m[f"psnr/{k}_{hr}"] for m in train.values() if f"psnr/{k}_{hr}" in m), None)
+               for k in ("lanczos", "unseen_lanczos")}
+    summary["lanczos"] = lanczos
+    lines.append(f"| Lanczos (reference) | | | | | | | {cell(lanczos['lanczos'])} | {cell(lanczos['unseen_lanczos'])} |")
 
     lines += ["", "| method | mode | ghosting (lower: less double image) | smoothness (1 = even) | "
               "realism dB (midpoint to nearest icon) |", "|---|---|---|---|---|"]
     summary["interpolation"] = {}
     for name, res in interp.items():
-        modes = res["pairs"][0]["modes"].keys()
-        for mode in modes:
+        for mode in res["pairs"][0]["modes"]:
             vals = {k: sum(p["modes"][mode][k] for p in res["pairs"]) / len(res["pairs"])
                     for k in ("ghosting", "smoothness", "realism_psnr")}
             summary["interpolation"][f"{name}/{mode}"] = vals
@@ -190,7 +193,8 @@ def main(argv=None) -> dict:
     print("\n=== upsampling, similarity and interpolation")
     upsample = upsample_figure(out, names, device)
     interp = interpolate_all(cfg, out, names)
-    table, summary = results_table(train, upsample, interp)
+    table, summary = results_table(train, interp)
+    summary["upsample_shown_icons"] = upsample
     (out / "results.md").write_text(table)
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     print(f"\n{table}\nwrote {out}/results.md, results.json, upsample.png, similarity/, interpolation/")

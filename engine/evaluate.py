@@ -8,6 +8,7 @@ Metrics (PSNR in dB on [0, 1] images, predictions clamped, averaged over images)
                           their pixels, scored on all pixels
     psnr/upsample_<R>     the model trained at res rendered at R px, against true R px images
     psnr/lanczos_<R>      the Lanczos upsample of the res px images, same targets (reference)
+    psnr/unseen_upsample_<R>, psnr/unseen_lanczos_<R>   the same for the unseen images
 """
 from __future__ import annotations
 
@@ -72,6 +73,13 @@ class Evaluator:
                 self.unseen = ImageSet(full.images[:unseen_count], full.names[:unseen_count], full.source)
             except UserError as err:
                 log.info("no unseen-image evaluation: %s", err)
+        self.unseen_hr: torch.Tensor | None = None  # (K, 3, R, R) true renders of the unseen images
+        if self.unseen is not None and hr_res:
+            try:
+                self.unseen_hr = load_images(unseen, hr_res, split="test").images[:unseen_count]
+                self.unseen_lanczos_psnr = psnr(lanczos_resize(self.unseen.images, hr_res), self.unseen_hr).mean().item()
+            except UserError as err:
+                log.info("no unseen-image upsampling evaluation: %s", err)
 
     def __call__(self, method: Method, with_images: bool = False) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
         """Returns (scalars by TensorBoard tag, image grids (3, H, W) by tag)."""
@@ -93,6 +101,13 @@ class Evaluator:
             unseen_rep = encode_all(method, self.unseen.images, full)
             unseen_recon = render_all(method, unseen_rep, self.unseen.res)
             scalars["psnr/unseen_images"] = psnr(unseen_recon, self.unseen.images).mean().item()
+            if self.unseen_hr is not None:
+                # Upsampling icons never seen at any resolution: the honest score for a model
+                # trained with --hr-supervision, which has seen the training icons' true renders.
+                hr_res = self.unseen_hr.shape[-1]
+                unseen_up = render_all(method, unseen_rep, hr_res)
+                scalars[f"psnr/unseen_upsample_{hr_res}"] = psnr(unseen_up, self.unseen_hr).mean().item()
+                scalars[f"psnr/unseen_lanczos_{hr_res}"] = self.unseen_lanczos_psnr
         if with_images:
             k = self.grid_count
             shown = self.train.images[:k] * observed[:k] + 0.5 * self.heldout[:k]  # held-out pixels grey
