@@ -1,7 +1,7 @@
 """The whole study in one command: train every method, evaluate, upsample, pick pairs,
 interpolate, and write the figures and the results table (Markdown and JSON).
 
-    python study.py                      # ~30 min on a 2-core CPU, writes results/
+    python study.py                      # ~30 min on a 2-core CPU, writes runs/study/
     python study.py --minutes 30         # longer, better run (per method); a GPU is used when present
     python study.py --quick --out /tmp/s # seconds: tiny models, a smoke run
 
@@ -58,7 +58,7 @@ QUICK_EXTRA = {"concat": ["--latent-dim", "8"], "hyper": ["--latent-dim", "8", "
 class StudyConfig:
     """Train, evaluate and compare every method; write figures and a results table."""
 
-    out: str = "results"
+    out: str = "runs/study"
     minutes: float = 5.0        # training budget per joint method (the perimage reference gets half)
     data: str = "icons100"
     res: int = 48
