@@ -30,6 +30,7 @@ class TrainConfig:
     lr: float = 1e-3                # Adam learning rate (concat needs 3e-4: at 1e-3 it stays at the mean image)
     minutes: float = 9.0            # training budget in minutes of step time (0 = none); evaluation is extra
     device: str = "auto"            # "auto" (cuda when present), "cpu", "cuda", "cuda:1", ...
+    fast: bool = True               # measured fast path, same results (engine/fast.py); --no-fast = eager reference
     seed: int = 0
     out: str = "runs/run"           # output folder: checkpoint, TensorBoard events, figures
     resume: bool = False            # continue the run in --out from its checkpoint
@@ -50,7 +51,7 @@ class TrainConfig:
 
 
 # Flags that may differ when resuming: they change how long or where a run goes on, not what it is.
-RESUMABLE_CHANGES = {"steps", "minutes", "device", "resume", "overwrite", "eval_every", "image_every", "ckpt_every"}
+RESUMABLE_CHANGES = {"steps", "minutes", "device", "fast", "resume", "overwrite", "eval_every", "image_every", "ckpt_every"}
 
 CHOICES = {"activation": ("sine", "relu"), "encoding": ("none", "positional", "fourier")}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from data.pixels import pixel_grid, to_pixels
+from engine.fast import to_device  # pinned, non-blocking copies on CUDA
 
 
 class PixelSampler:
@@ -33,9 +34,9 @@ class PixelSampler:
             self.hr = (pixel_grid(big), to_pixels(hr_images), keep[:, lowres_of])  # (R*R,2), (N,R*R,3), (N,R*R)
 
     def to(self, device: torch.device) -> "PixelSampler":
-        self.coords, self.targets, self.train_index = (t.to(device) for t in (self.coords, self.targets, self.train_index))
+        self.coords, self.targets, self.train_index = (to_device(t, device) for t in (self.coords, self.targets, self.train_index))
         if self.hr is not None:
-            self.hr = tuple(t.to(device) for t in self.hr)
+            self.hr = tuple(to_device(t, device) for t in self.hr)
         return self
 
     def sample(self, index: torch.Tensor, count: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

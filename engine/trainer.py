@@ -4,6 +4,12 @@ A step: pick images, encode them from their observed (non-held-out) pixels, deco
 sample of training pixels, MSE + the method's penalty, Adam. Every `eval_every` steps the
 shared `Evaluator` logs the same TensorBoard tags for every method; every `ckpt_every`
 steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RNG).
+
+`Run` holds one run's state and takes one step; `train` adds the folder, logging,
+evaluation and checkpoints around it; bench.py times the very same `Run.step`. Under
+torchrun each process takes its shard of every batch (engine/distributed.py) and only rank
+0 writes. The host reads the loss only every 10 steps (and at evaluation/checkpoints), so
+on a GPU the steps queue up without a sync (the health check in engine/health.py too).
 """
 from __future__ import annotations
 
@@ -24,16 +30,21 @@ from data.pixels import heldout_mask
 from engine.build import build_method
 from engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from engine.config import RESUMABLE_CHANGES, resolve_device
+from engine.distributed import (DistInfo, any_rank, barrier, check_batch, init_distributed, mean_over_ranks, shard,
+                                shutdown, wrap)
 from engine.errors import UserError
 from engine.evaluate import Evaluator
+from engine.fast import enable_fast_path, fast_method, make_optimizer, to_device
 from engine.figures import save_png
+from engine.health import LossGuard
 from engine.sampler import PixelSampler
 
 log = logging.getLogger(__name__)
 
 
-def prepare_run(cfg, given: set[str], script: str):
-    """Apply --resume / --overwrite to the output folder; returns (config, checkpoint or None)."""
+def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
+    """Apply --resume / --overwrite to the output folder; returns (config, checkpoint or None).
+    Every rank checks; only rank 0 deletes, after all have checked (so all agree)."""
     out = Path(cfg.out)
     ckpt_path = out / "ckpt.pt"
     if cfg.resume:
@@ -52,100 +63,156 @@ def prepare_run(cfg, given: set[str], script: str):
         if not cfg.overwrite:
             raise UserError(f"output folder {out} already exists: pass --resume to continue it, "
                             "--overwrite to replace it, or another --out")
-        shutil.rmtree(out)
+        barrier(info)
+        if info.is_main:
+            shutil.rmtree(out)
     return cfg, None
 
 
+class Run:
+    """One run's data, method, optimizer and step generator on `device`; `step()` trains one step.
+
+    With `ckpt`, model, optimizer, generator and counters continue from it exactly.
+    """
+
+    def __init__(self, cfg, device: torch.device, info: DistInfo = DistInfo(), ckpt: dict | None = None):
+        self.cfg, self.device, self.info = cfg, device, info
+        self.fast_path = enable_fast_path(device) if cfg.fast else []
+        torch.manual_seed(cfg.seed)
+        self.train_set = load_images(cfg.data, cfg.res)
+        if ckpt is not None and ckpt["names"] != self.train_set.names:
+            raise UserError(f"{Path(cfg.out) / 'ckpt.pt'} was trained on other images than {cfg.data}: use the same --data")
+        self.heldout = heldout_mask(len(self.train_set), cfg.res, seed=0)  # (N, 1, res, res), fixed for every run
+        hr_images = load_images(cfg.data, cfg.hr_supervision).images if cfg.hr_supervision else None
+        self.sampler = PixelSampler(self.train_set.images, self.heldout, hr_images).to(device)
+        self.images = to_device(self.train_set.images, device)  # (N, 3, res, res)
+        self.observed = to_device(~self.heldout, device)  # (N, 1, res, res)
+        self.n = len(self.train_set)
+        check_batch(min(cfg.batch, self.n), info)
+        self.method = build_method(dataclasses.asdict(cfg), self.n).to(device)
+        self.fast_path += fast_method(self.method) if cfg.fast else []
+        self.optimizer = make_optimizer(self.method.parameters(), cfg.lr, cfg.fast)
+        self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
+        self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        self.step_count, self.elapsed = 0, 0.0
+        self.last_loss = torch.zeros((), device=device)
+        if ckpt is not None:
+            self.method.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            restore_rng(ckpt["rng"], self.gen)
+            self.step_count, self.elapsed = ckpt["step"], ckpt["elapsed"]
+        self.model = wrap(self.method, info, device)  # DDP (after loading: it broadcasts rank 0's weights)
+        self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info))
+
+    def step(self) -> torch.Tensor:
+        """One optimizer step; returns this rank's MSE, a () tensor left on the device (no sync)."""
+        cfg, n = self.cfg, self.n
+        index = (torch.randperm(n, generator=self.gen, device=self.device)[:cfg.batch] if cfg.batch < n
+                 else torch.arange(n, device=self.device))  # (B,), the same on every rank
+        # Pixels for the whole batch on every rank, so every rank's generator advances alike.
+        coords, targets = self.sampler.sample(index, cfg.pixels, self.gen)  # (B, P, 2), (B, P, 3)
+        mine = shard(index, self.info)  # this rank's images (all of them in one process)
+        pred, penalty = self.model(self.images[mine], self.observed[mine], mine, shard(coords, self.info))
+        mse = (pred - shard(targets, self.info)).pow(2).mean()
+        loss = mse + penalty
+        self.guard.check(self.step_count, loss, mse)  # before the step: a bad loss never reaches the weights
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step_count += 1
+        self.last_loss = loss.detach()
+        return mse.detach()
+
+    def checkpoint(self, script: str) -> None:
+        self.guard.flush()  # never save weights past an unreported bad step
+        save_checkpoint(Path(self.cfg.out) / "ckpt.pt", {
+            "script": script, "config": dataclasses.asdict(self.cfg), "names": self.train_set.names,
+            "model": self.method.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "step": self.step_count, "rng": capture_rng(self.gen), "elapsed": self.elapsed})
+
+
 def train(cfg, given: set[str], script: str) -> dict:
-    """Train the method described by `cfg` (a TrainConfig subclass); returns the final metrics."""
-    cfg, ckpt = prepare_run(cfg, given, script)
-    device = resolve_device(cfg.device)
+    """Train the method described by `cfg` (a TrainConfig subclass); returns the final metrics
+    (rank 0; other ranks of a torchrun job return only their step count and time)."""
+    info, device = init_distributed(resolve_device(cfg.device))
+    try:
+        metrics = _train(cfg, given, script, info, device)
+    except BaseException:
+        shutdown(info, wait=False)
+        raise
+    shutdown(info)
+    return metrics
+
+
+def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.device) -> dict:
+    cfg, ckpt = prepare_run(cfg, given, script, info)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-
-    train_set = load_images(cfg.data, cfg.res)
-    if ckpt is not None and ckpt["names"] != train_set.names:
-        raise UserError(f"{out / 'ckpt.pt'} was trained on other images than {cfg.data}: use the same --data")
-    heldout = heldout_mask(len(train_set), cfg.res, seed=0)  # (N, 1, res, res), fixed for every run
-    hr_images = load_images(cfg.data, cfg.hr_supervision).images if cfg.hr_supervision else None
-    sampler = PixelSampler(train_set.images, heldout, hr_images).to(device)
-    images, observed = train_set.images.to(device), (~heldout).to(device)  # (N,3,res,res), (N,1,res,res)
-
-    method = build_method(dataclasses.asdict(cfg), len(train_set)).to(device)
-    optimizer = torch.optim.Adam(method.parameters(), lr=cfg.lr)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    step, elapsed = 0, 0.0
+    main = info.is_main
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    run = Run(cfg, device, info, ckpt)
     if ckpt is not None:
-        method.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        restore_rng(ckpt["rng"], gen)
-        step, elapsed = ckpt["step"], ckpt["elapsed"]
-        log.info("resuming %s at step %d", out, step)
-
-    evaluator = Evaluator(train_set, heldout, cfg.hr_res, cfg.data, cfg.unseen, cfg.unseen_count)
-    writer = SummaryWriter(out / "tb", purge_step=step if step else None)
-    num_params = sum(p.numel() for p in method.parameters() if p.requires_grad)
-
-    def checkpoint() -> None:
-        save_checkpoint(out / "ckpt.pt", {
-            "script": script, "config": dataclasses.asdict(cfg), "names": train_set.names,
-            "model": method.state_dict(), "optimizer": optimizer.state_dict(),
-            "step": step, "rng": capture_rng(gen), "elapsed": elapsed})
+        log.info("resuming %s at step %d", out, run.step_count)
+    if main and run.fast_path:
+        log.info("fast path: %s", "; ".join(run.fast_path))
+    evaluator = writer = None
+    if main:
+        evaluator = Evaluator(run.train_set, run.heldout, cfg.hr_res, cfg.data, cfg.unseen, cfg.unseen_count)
+        writer = SummaryWriter(out / "tb", purge_step=run.step_count if run.step_count else None)
+    num_params = sum(p.numel() for p in run.method.parameters() if p.requires_grad)
 
     def evaluate(with_images: bool) -> dict:
-        scalars, grids = evaluator(method, with_images)
+        run.guard.flush()
+        scalars, grids = evaluator(run.method, with_images)
         for tag, value in scalars.items():
-            writer.add_scalar(tag, value, step)
+            writer.add_scalar(tag, value, run.step_count)
         for tag, grid in grids.items():
-            writer.add_image(tag, grid, step)
+            writer.add_image(tag, grid, run.step_count)
         writer.flush()
         return {**scalars, **{"_grids": grids}}
 
-    n = len(train_set)
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"{script} {cfg.model}", dynamic_ncols=True, mininterval=2.0)
-    while step < cfg.steps and not (cfg.minutes and elapsed >= 60 * cfg.minutes):
+    bar = tqdm(total=cfg.steps, initial=run.step_count, desc=f"{script} {cfg.model}", dynamic_ncols=True,
+               mininterval=2.0, disable=not main)
+    run.guard.on_stop = bar.close
+
+    def out_of_time() -> bool:
+        if not cfg.minutes:
+            return False
+        over = run.elapsed >= 60 * cfg.minutes
+        if not info.enabled:
+            return over
+        # Ranks must stop at the same step: they agree every 10 steps, where the host syncs anyway.
+        return run.step_count % 10 == 0 and any_rank(over, info, device)
+
+    while run.step_count < cfg.steps and not out_of_time():
         t0 = time.perf_counter()
-        index = torch.randperm(n, generator=gen, device=device)[:cfg.batch] if cfg.batch < n else torch.arange(n, device=device)
-        coords, targets = sampler.sample(index, cfg.pixels, gen)  # (B, P, 2), (B, P, 3)
-        rep = method.encode(images[index], observed[index], index)
-        mse = (method.decode(rep, coords) - targets).pow(2).mean()
-        loss = mse + method.penalty(rep)
-        # Health check, before the step so a bad loss never reaches the weights. The run stops if
-        # the loss is NaN/inf or has exploded: MSE > 10. Targets lie in [0, 1] and every method
-        # starts below MSE 1.3 (measured: hyper/concat/perimage/maml x sine/relu x all encodings),
-        # so MSE > 10 (RMS error > 3 image ranges) is divergence, not a transient spike. A fixed bound
-        # needs no reference value, so a resumed run applies exactly the same test.
-        # save_checkpoint separately refuses NaN/inf weights, so the last checkpoint stays good.
-        loss_value, mse_value = torch.stack([loss.detach(), mse.detach()]).tolist()  # one host sync
-        if not (math.isfinite(loss_value) and mse_value <= 10.0):
-            what = (f"loss became {loss_value}" if not math.isfinite(loss_value)
-                    else f"loss exploded (MSE {mse_value:.3g} > 10)")
-            kept = (f"the last good checkpoint {out / 'ckpt.pt'} is kept" if (out / "ckpt.pt").is_file()
-                    else "no checkpoint was written")
-            bar.close()  # end the progress line, so the error message starts a line of its own
-            raise UserError(f"{what} at step {step}: {kept}; lower --lr and rerun with --overwrite")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        elapsed += time.perf_counter() - t0
+        mse = run.step()
+        step = run.step_count
+        run.elapsed += time.perf_counter() - t0
         bar.update(1)
         if step % 10 == 0 or step == cfg.steps:
-            mse_value = mse.item()  # one host sync every 10 steps, not every step
-            writer.add_scalar("loss/train", loss.item(), step)
-            bar.set_postfix(loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}")
-        if step % cfg.eval_every == 0:
+            run.guard.flush()
+            mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # one host sync every 10 steps
+            if main:
+                writer.add_scalar("loss/train", loss_value, step)
+                bar.set_postfix(loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}")
+        if main and step % cfg.eval_every == 0:
             evaluate(step % cfg.image_every == 0)
         if step % cfg.ckpt_every == 0:
-            checkpoint()
+            run.guard.flush()
+            if main:
+                run.checkpoint(script)
     bar.close()
 
-    checkpoint()
+    run.guard.flush()
+    if not main:
+        return {"step": run.step_count, "train_seconds": run.elapsed, "rank": info.rank}
+    run.checkpoint(script)
     final = evaluate(with_images=True)
     for tag, grid in final.pop("_grids").items():
         save_png(grid, out / "figures" / (tag.split("/", 1)[1] + ".png"))
-    metrics = {**final, "step": step, "train_seconds": elapsed, "parameters": num_params, "images": n}
+    metrics = {**final, "step": run.step_count, "train_seconds": run.elapsed, "parameters": num_params,
+               "images": run.n}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     writer.close()
     log.info("done: %s", ", ".join(f"{k}={v:.2f}" for k, v in final.items()))

@@ -68,6 +68,17 @@ class Method(nn.Module):
         """Regularizer added to the training loss (default none)."""
         return torch.zeros((), device=next(self.parameters()).device)
 
+    def forward(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor,
+                coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training forward: encode, decode at `coords`, and the penalty.
+
+        images (B, 3, H, W); masks (B, 1, H, W) bool; index (B,) long; coords (B, P, 2) or (P, 2).
+        Returns (rgb (B, P, 3), penalty ()). The trainer calls the method through this, so
+        DistributedDataParallel (which hooks `forward`) can wrap any method.
+        """
+        rep = self.encode(images, masks, index)
+        return self.decode(rep, coords), self.penalty(rep)
+
     @torch.no_grad()
     def render(self, rep: Rep, res: int, chunk_pixels: int = 1 << 20) -> torch.Tensor:
         """Render every image of `rep` at res x res: (B, 3, res, res) in [0, 1] space.

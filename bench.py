@@ -1,0 +1,211 @@
+"""Benchmark training and inference: the fast path (--fast) against the eager reference (--no-fast).
+
+    python bench.py --out runs/bench.json                 # ~15 minutes on 2 CPU cores
+    python bench.py --quick                               # smoke run (seconds)
+
+Each method runs at its default configuration (train_hyper.HyperConfig(), the same with
+model=concat, train_maml.MamlConfig()), once with the fast path and once as the eager
+reference, each in its own process (engine/benchmark.py says why), alternating segments of
+real training steps (engine.trainer.Run.step) with a train-pixel PSNR evaluation after
+each segment (not counted as training time), until 30 dB or --max-seconds of training.
+Then: 256 px renders per second, peak memory, and the batched SIREN step (100 images 48x48,
+width 64, 3 hidden layers, forward+backward) against a roofline computed from this machine's
+own matmul and sin rates. Shared cores make absolute times depend on the load of the moment;
+ratios between paths measured in alternating segments of one run cancel most of it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from engine.benchmark import Worker, siren_work
+from engine.cli import run_main
+from engine.config import parse_config
+from engine.errors import UserError
+
+SIREN_SPEC = {"images": 100, "res": 48, "hidden": 64, "layers": 3}
+QUICK = {"res": 24, "batch": 4, "pixels": 32, "hidden": 16, "hidden_layers": 1, "latent_dim": 8, "hyper_hidden": 16,
+         "inner_steps": 1, "hr_res": 0, "unseen": ""}
+TARGETS = (25.0, 30.0)
+
+
+@dataclass
+class BenchConfig:
+    """Time training (to 25 and 30 dB), inference and the SIREN step: fast path vs eager reference."""
+
+    methods: str = "hyper,concat,maml"  # comma-separated: hyper, concat, maml
+    max_seconds: float = 120.0          # training-time budget per method and path
+    segment_seconds: float = 10.0       # about this much training between PSNR evaluations
+    threads: int = 2                    # torch threads (and OMP_NUM_THREADS) of every worker
+    device: str = "cpu"                 # "cpu", "cuda", "auto"
+    siren_rounds: int = 5               # alternating repetitions of the SIREN step per path
+    render_res: int = 256
+    quick: bool = False                 # tiny sizes and budgets: a smoke test in seconds
+    out: str = ""                       # write the results as JSON here ("" = print only)
+
+
+def method_config(name: str, bench: BenchConfig, fast: bool, out: str):
+    """The method's default training config, on the bench's device, fast or reference."""
+    import train_hyper
+    import train_maml
+
+    if name not in ("hyper", "concat", "maml"):
+        raise UserError(f"unknown method {name!r} in --methods: use hyper, concat, maml")
+    cls = train_maml.MamlConfig if name == "maml" else train_hyper.HyperConfig
+    fields = {f.name for f in dataclasses.fields(cls)}
+    changes = {"model": name} if name == "concat" else {}
+    if bench.quick:
+        changes.update({k: v for k, v in QUICK.items() if k in fields})
+        changes["batch"] = 2 if name == "maml" else QUICK["batch"]
+    return cls(**changes, device=bench.device, fast=fast, out=out)
+
+
+def pixel_evals_per_step(cfg) -> int:
+    """SIREN pixel evaluations of one training step: the loss pixels of every image, plus for
+    MAML the inner loop's passes over every pixel (forward and backward)."""
+    kept = cfg.res ** 2 - round(0.1 * cfg.res ** 2)  # training pixels per image (10% held out)
+    per_image = cfg.pixels or kept
+    if cfg.model == "maml":
+        per_image += cfg.inner_steps * cfg.res ** 2
+    return cfg.batch * per_image
+
+
+def train_race(workers: dict, bench: BenchConfig) -> dict:
+    """Alternate training segments between the paths; returns per-path curves and segment ratios."""
+    log = {path: {"seconds": 0.0, "curve": [], "segments": []} for path in workers}
+    k = 2  # the first segment is short: it also measures the step time
+    while True:
+        active = [p for p, w in workers.items()
+                  if log[p]["seconds"] < bench.max_seconds and not (log[p]["curve"] and log[p]["curve"][-1][2] >= TARGETS[-1])]
+        if not active:
+            return log
+        for path in active:
+            seconds, steps_now = workers[path].ask("train", k)
+            log[path]["seconds"] += seconds
+            log[path]["segments"].append((steps_now, k, seconds))
+            log[path]["curve"].append((steps_now, log[path]["seconds"], workers[path].ask("psnr")))
+        step_time = max(log[p]["segments"][-1][2] for p in active) / k  # the slower path's
+        k = max(1, round(bench.segment_seconds / max(step_time, 1e-6)))
+
+
+def summarize(log: dict, cfg) -> dict:
+    """Throughput (steady state: first segment excluded), time to each PSNR target, last PSNR."""
+    segs = log["segments"][1:] or log["segments"]
+    steps = sum(s[1] for s in segs)
+    seconds = sum(s[2] for s in segs)
+    out = {"steps_per_s": steps / seconds, "pixel_evals_per_s": steps / seconds * pixel_evals_per_step(cfg),
+           "train_seconds": log["seconds"], "steps": log["curve"][-1][0], "final_psnr": log["curve"][-1][2],
+           "curve": log["curve"]}
+    for target in TARGETS:
+        hit = next(((step, sec) for step, sec, db in log["curve"] if db >= target), None)
+        out[f"time_to_{target:g}dB"] = None if hit is None else {"steps": hit[0], "seconds": hit[1]}
+    return out
+
+
+def segment_ratio(log: dict) -> float | None:
+    """Median over segments both paths ran with the same step count of t_ref / t_fast."""
+    ref, fast = log["ref"]["segments"], log["fast"]["segments"]
+    ratios = [r[2] / f[2] for r, f in zip(ref, fast) if r[:2] == f[:2]]
+    return statistics.median(ratios) if ratios else None
+
+
+def bench_method(name: str, bench: BenchConfig, tmp: Path, with_siren: bool) -> dict:
+    cfgs = {path: method_config(name, bench, path == "fast", str(tmp / f"{name}_{path}")) for path in ("ref", "fast")}
+    workers = {path: Worker(cfg, bench.threads) for path, cfg in cfgs.items()}
+    try:
+        log = train_race(workers, bench)
+        result = {path: summarize(log[path], cfgs[path]) for path in workers}
+        for path, worker in workers.items():
+            result[path]["renders_per_s"] = worker.ask("render", bench.render_res)
+            result[path]["peak_memory_bytes"] = worker.ask("memory")
+        result["fast_path"] = workers["fast"].fast_path
+        result["speedup_steps"] = segment_ratio(log)
+        result["speedup_renders"] = result["fast"]["renders_per_s"] / result["ref"]["renders_per_s"]
+        result["config"] = dataclasses.asdict(cfgs["fast"])
+        if with_siren:  # in this method's two processes: one per malloc setting
+            result["siren_step"] = bench_siren(workers, bench)
+        return result
+    finally:
+        for worker in workers.values():
+            worker.close()
+
+
+def bench_siren(workers: dict, bench: BenchConfig) -> dict:
+    """The batched SIREN step in both processes, alternating, and its roofline."""
+    spec = dict(SIREN_SPEC, images=4, res=12) if bench.quick else SIREN_SPEC
+    times = {path: [] for path in workers}
+    for _ in range(bench.siren_rounds):
+        for path, worker in workers.items():
+            times[path].append(worker.ask("siren", spec))
+    rates = workers["ref"].ask("rates", spec)
+    flops, sines = siren_work(spec)
+    roofline = flops / (rates["matmul_gflops"] * 1e9) + sines / (rates["sin_gelems"] * 1e9)
+    best = {path: min(t) for path, t in times.items()}
+    return {"spec": spec, **rates, "matmul_flops": flops, "sin_cos_evals": sines, "roofline_s": roofline,
+            "ref_s": best["ref"], "fast_s": best["fast"],
+            "speedup": statistics.median(r / f for r, f in zip(times["ref"], times["fast"])),
+            "roofline_fraction_ref": roofline / best["ref"], "roofline_fraction_fast": roofline / best["fast"]}
+
+
+def fmt_time(hit: dict | None, budget: float) -> str:
+    return f"not in {budget:.0f} s" if hit is None else f"{hit['seconds']:.0f} s ({hit['steps']} st)"
+
+
+def print_table(results: dict, bench: BenchConfig, header: str) -> None:
+    print(header)
+    print(f"{'method':7} {'path':5} {'steps/s':>8} {'Mpix/s':>7} {'to 25 dB':>16} {'to 30 dB':>16} "
+          f"{'PSNR@end':>13} {'peak MB':>8} {'renders/s':>9}")
+    for name, r in results.items():
+        if name.startswith("_"):
+            continue
+        for path in ("ref", "fast"):
+            p = r[path]
+            print(f"{name:7} {path:5} {p['steps_per_s']:8.2f} {p['pixel_evals_per_s'] / 1e6:7.2f} "
+                  f"{fmt_time(p['time_to_25dB'], bench.max_seconds):>16} {fmt_time(p['time_to_30dB'], bench.max_seconds):>16} "
+                  f"{p['final_psnr']:6.2f}@{p['steps']:<6} {p['peak_memory_bytes'] / 2**20:8.0f} {p['renders_per_s']:9.2f}")
+        sp = r["speedup_steps"]
+        print(f"{'':7} fast/ref: steps x{sp:.2f} (median of alternating segments), "
+              f"{bench.render_res} px renders x{r['speedup_renders']:.2f}; fast path: {'; '.join(r['fast_path'])}")
+    s = results["_siren_step"]
+    spec = s["spec"]
+    print(f"SIREN step ({spec['images']} images {spec['res']}x{spec['res']}, width {spec['hidden']}, "
+          f"{spec['layers']} hidden layers, fwd+bwd): ref {s['ref_s']:.3f} s, fast {s['fast_s']:.3f} s, "
+          f"fast/ref x{s['speedup']:.2f}")
+    print(f"roofline: {s['matmul_flops'] / 1e9:.2f} GFLOP matmul at {s['matmul_gflops']:.0f} GFLOP/s + "
+          f"{s['sin_cos_evals'] / 1e6:.0f} M sin/cos at {s['sin_gelems']:.2f} G/s = {s['roofline_s']:.3f} s; "
+          f"achieved fraction: ref {s['roofline_fraction_ref']:.2f}, fast {s['roofline_fraction_fast']:.2f}")
+
+
+def main(argv=None) -> dict:
+    bench, _ = parse_config(BenchConfig, argv, choices={"device": ("cpu", "cuda", "auto")})
+    if bench.quick:
+        bench = dataclasses.replace(bench, max_seconds=min(bench.max_seconds, 1.0), segment_seconds=0.3,
+                                    siren_rounds=min(bench.siren_rounds, 2), render_res=32)
+    if bench.threads < 1:
+        raise UserError(f"--threads must be >= 1, got {bench.threads}")
+    os.environ["OMP_NUM_THREADS"] = str(bench.threads)  # inherited by the spawned workers
+    header = (f"threads: {bench.threads} (torch.set_num_threads, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}) "
+              f"on {os.cpu_count()} cores, device {bench.device}, torch {torch.__version__}\n"
+              "absolute numbers: measured under whatever load the machine had; ratios: alternating segments, same run")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, name in enumerate(m.strip() for m in bench.methods.split(",") if m.strip()):
+            results[name] = bench_method(name, bench, Path(tmp), with_siren=k == 0)
+            if k == 0:
+                results["_siren_step"] = results[name].pop("siren_step")
+    print_table(results, bench, header)
+    if bench.out:
+        Path(bench.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(bench.out).write_text(json.dumps({"header": header, "bench": dataclasses.asdict(bench), **results}, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    run_main(main)

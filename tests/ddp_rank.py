@@ -1,0 +1,29 @@
+"""Test helper run under torchrun by test_distributed.py (not a test module): trains one rank
+of `train_hyper` or `train_maml` (the first argument; the rest are the script's flags), then
+saves this rank's final state_dict to <out>/rank<RANK>.pt so the test can compare ranks."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+import engine.trainer
+
+runs = []
+original_init = engine.trainer.Run.__init__
+
+
+def recording_init(self, *args, **kwargs):
+    original_init(self, *args, **kwargs)
+    runs.append(self)
+
+
+if __name__ == "__main__":
+    script, argv = sys.argv[1], sys.argv[2:]
+    engine.trainer.Run.__init__ = recording_init  # test-only: keep a handle on this rank's run
+    importlib.import_module(script).main(argv)
+    out = Path(argv[argv.index("--out") + 1])
+    torch.save(runs[-1].method.state_dict(), out / f"rank{os.environ['RANK']}.pt")
