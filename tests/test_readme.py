@@ -1,0 +1,74 @@
+"""The README is the deliverable: its commands must exist, its figures must be produced by
+the study command, and its results table must be the one the study wrote."""
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def readme_commands() -> list[list[str]]:
+    """Every `python ...` command line inside the README's code blocks, as argv lists."""
+    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", README, flags=re.S)
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    cmds = []
+    for line in lines:
+        for part in line.split("&&"):
+            words = shlex.split(part.strip())
+            if len(words) >= 2 and words[0] == "python":
+                cmds.append(words[1:])
+    return cmds
+
+
+def test_front_door_is_two_commands_and_ci_runs_the_test_one():
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", README, flags=re.S).group(1).strip().splitlines()
+    assert len(first_block) == 2 and "study.py" in first_block[0] and "pytest" in first_block[1]
+    assert "grep -m1 -E '^pip install .*pytest' README.md" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_readme_command_names_a_script_and_flags_it_knows():
+    cmds = readme_commands()
+    assert len(cmds) >= 8
+    for argv in cmds:
+        if argv[0] == "-m":
+            target = argv[1]
+            if target in ("pytest", "torch.distributed.run"):
+                continue
+            script, flags, run = ROOT / (target.replace(".", "/") + ".py"), argv[2:], ["-m", target]
+        else:
+            script, flags, run = ROOT / argv[0], argv[1:], [argv[0]]
+        assert script.is_file(), f"README runs {script.name}, which does not exist"
+        help_text = subprocess.run([sys.executable, *run, "--help"], cwd=ROOT, capture_output=True,
+                                   text=True, check=True).stdout
+        for flag in (f for f in flags if f.startswith("--")):
+            assert flag.split("=")[0] in help_text, f"{script.name} has no flag {flag}"
+
+
+def test_results_table_in_readme_is_the_studys():
+    table = (ROOT / "results" / "study" / "results.md").read_text().strip()
+    assert table in README, "README's results table differs from results/study/results.md: paste the new one"
+
+
+@pytest.fixture(scope="module")
+def quick_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    import study
+
+    study.main(["--quick", "--out", str(out), "--overwrite"])
+    return out
+
+
+def test_figures_the_readme_links_are_produced_by_the_study(quick_study):
+    linked = sorted(set(re.findall(r"\]\((results/study/[^)\s]+\.(?:png|gif))\)", README)))
+    assert linked, "README links no study figures"
+    for path in linked:
+        produced = quick_study / Path(path).relative_to("results/study")
+        assert produced.is_file(), f"study.py --quick did not produce {path}"
+        assert (ROOT / path).is_file(), f"{path} is linked but not committed"
