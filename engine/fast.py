@@ -6,7 +6,7 @@ Every part was measured against the eager reference (`--no-fast`) on the 2-core 
 1. glibc malloc keeps freed large blocks (CPU). Activations of B x P x 64 floats (59 MB for
    100 icons at all 2074 training pixels) exceed glibc's mmap threshold (at most 32 MB), so
    each one is a fresh mmap, unmapped on free: ~350k page faults and ~1 s of system time per
-   step, more than the arithmetic (the batched SIREN step: 2-4x faster without them). Raising
+   step, more than the arithmetic (the batched SIREN step: 2.1-3.0x faster without them). Raising
    M_MMAP_THRESHOLD and M_TRIM_THRESHOLD makes freed blocks reusable (what LD_PRELOAD of
    jemalloc does, without a preload). Bit-identical results; the process keeps its peak heap.
 2. Fused Adam: one kernel over all parameters instead of ~10 ops per tensor (16 -> 4 ms per
@@ -20,7 +20,8 @@ on the default step once 1-3 are on; needs a working C++ toolchain and Python he
 wherever it runs), a range-reduced polynomial sine (no gain: at these sizes sin runs at the
 speed of a copy, memory-bound), a chunked SIREN recomputing activations in cache (slower:
 +33% matmul), bf16 autocast on CUDA (w0 = 30 is folded into the weights, so pre-activations
-reach |h| ~ 30-50 where bf16 rounds by 0.1-0.25 rad: too coarse for a sine).
+reach |h| ~ 30-50 where bf16 rounds by 0.1-0.25 rad: too coarse for a sine; reasoned, not
+measured: no GPU was available).
 """
 from __future__ import annotations
 
