@@ -28,6 +28,8 @@ class TrainConfig:
     #                                 an icon's 2074 training pixels: ~4x the steps per second for the
     #                                 same gradient quality early on (measured: 27 dB at step 400)
     lr: float = 1e-3                # Adam learning rate (concat needs 3e-4: at 1e-3 it stays at the mean image)
+    lr_final: float = 0.05          # lr at the end of the budget, as a fraction of --lr (cosine decay,
+    #                                 engine/schedule.py; 1 = constant)
     minutes: float = 9.0            # training budget in minutes of step time (0 = none); evaluation is extra
     device: str = "auto"            # "auto" (cuda when present), "cpu", "cuda", "cuda:1", ...
     fast: bool = True               # measured fast path, same results (engine/fast.py); --no-fast = eager reference
@@ -94,6 +96,8 @@ def validate(cfg) -> None:
             raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
     if getattr(cfg, "lr", 1) <= 0:
         raise UserError(f"--lr must be positive, got {cfg.lr}")
+    if not 0 <= getattr(cfg, "lr_final", 1) <= 1:
+        raise UserError(f"--lr-final is a fraction of --lr in [0, 1], got {cfg.lr_final}")
 
 
 def resolve_device(name: str) -> torch.device:

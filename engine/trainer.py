@@ -37,6 +37,7 @@ from engine.evaluate import Evaluator
 from engine.fast import enable_fast_path, fast_method, make_optimizer, to_device
 from engine.figures import save_png
 from engine.health import LossGuard
+from engine.schedule import budget_progress, lr_factor
 from engine.sampler import PixelSampler
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,13 @@ class Run:
         self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info))
 
     def step(self) -> torch.Tensor:
-        """One optimizer step; returns this rank's MSE, a () tensor left on the device (no sync)."""
+        """One optimizer step at the scheduled lr; adds its wall time to `elapsed`. Returns this
+        rank's MSE, a () tensor left on the device (no sync)."""
+        t0 = time.perf_counter()
         cfg, n = self.cfg, self.n
+        progress = budget_progress(self.step_count, self.elapsed, cfg.steps, cfg.minutes)
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.lr * lr_factor(progress, cfg.lr_final)
         index = (torch.randperm(n, generator=self.gen, device=self.device)[:cfg.batch] if cfg.batch < n
                  else torch.arange(n, device=self.device))  # (B,), the same on every rank
         # Pixels for the whole batch on every rank, so every rank's generator advances alike.
@@ -121,6 +127,7 @@ class Run:
         self.optimizer.step()
         self.step_count += 1
         self.last_loss = loss.detach()
+        self.elapsed += time.perf_counter() - t0
         return mse.detach()
 
     def checkpoint(self, script: str) -> None:
@@ -185,16 +192,15 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         return run.step_count % 10 == 0 and any_rank(over, info, device)
 
     while run.step_count < cfg.steps and not out_of_time():
-        t0 = time.perf_counter()
         mse = run.step()
         step = run.step_count
-        run.elapsed += time.perf_counter() - t0
         bar.update(1)
         if step % 10 == 0 or step == cfg.steps:
             run.guard.flush()
             mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # one host sync every 10 steps
             if main:
                 writer.add_scalar("loss/train", loss_value, step)
+                writer.add_scalar("lr", run.optimizer.param_groups[0]["lr"], step)
                 bar.set_postfix(loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}")
         if main and step % cfg.eval_every == 0:
             evaluate(step % cfg.image_every == 0)

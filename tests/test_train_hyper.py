@@ -10,6 +10,8 @@ import train_hyper
 from engine.build import method_from_checkpoint
 from engine.checkpoint import load_checkpoint
 from engine.errors import UserError
+from engine.schedule import budget_progress, lr_factor
+from engine.trainer import Run
 
 TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim", "8", "--hyper-hidden", "16",
         "--eval-every", "2", "--image-every", "2", "--ckpt-every", "2", "--hr-res", "24", "--unseen", "",
@@ -39,13 +41,36 @@ def test_train_writes_checkpoint_events_and_resumes(shapes_dir, tmp_path, model,
     assert ckpt["config"]["model"] == model and not method.training
 
 
-def test_resume_continues_the_same_run(shapes_dir, tmp_path):
-    """Stopping at step 3 and resuming to 6 gives the same weights as running 6 straight."""
-    common = ["--data", str(shapes_dir), "--batch", "2", "--pixels", "20", "--ckpt-every", "3", *TINY]
-    train_hyper.main(common + ["--out", str(tmp_path / "straight"), "--steps", "6"])
-    train_hyper.main(common + ["--out", str(tmp_path / "split"), "--steps", "3"])
-    train_hyper.main(common + ["--out", str(tmp_path / "split"), "--steps", "6", "--resume"])
+def test_resume_continues_the_same_run(shapes_dir, tmp_path, monkeypatch):
+    """A run of 6 steps interrupted after its step-3 checkpoint and resumed gives the same
+    weights as running 6 straight: model, optimizer, RNG and the lr schedule (step-based with
+    --minutes 0) all continue where they were."""
+    common = ["--data", str(shapes_dir), "--batch", "2", "--pixels", "20", "--minutes", "0", "--steps", "6", *TINY,
+              "--ckpt-every", "3"]  # after TINY: the last flag wins
+    train_hyper.main(common + ["--out", str(tmp_path / "straight")])
+    step = Run.step
+
+    def interrupted_step(run):
+        if run.step_count == 3:
+            raise KeyboardInterrupt
+        return step(run)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Run, "step", interrupted_step)
+        with pytest.raises(KeyboardInterrupt):
+            train_hyper.main(common + ["--out", str(tmp_path / "split")])
+    assert load_checkpoint(tmp_path / "split" / "ckpt.pt")["step"] == 3
+    train_hyper.main(common + ["--out", str(tmp_path / "split"), "--resume"])
     a = load_checkpoint(tmp_path / "straight" / "ckpt.pt")["model"]
     b = load_checkpoint(tmp_path / "split" / "ckpt.pt")["model"]
     for name in a:
         assert torch.allclose(a[name], b[name], atol=1e-6), name
+
+
+def test_lr_follows_the_budget():
+    """Cosine from --lr to --lr-final x lr over whichever budget (steps or minutes) runs out first."""
+    assert lr_factor(0.0, 0.05) == 1.0 and lr_factor(1.0, 0.05) == pytest.approx(0.05)
+    assert lr_factor(0.5, 0.0) == pytest.approx(0.5) and lr_factor(0.3, 1.0) == 1.0
+    assert budget_progress(50, 0.0, 100, 0.0) == 0.5  # minutes 0: steps alone
+    assert budget_progress(10, 45.0, 100, 1.0) == 0.75  # the clock is further along than the steps
+    assert budget_progress(300, 0.0, 100, 1.0) == 1.0
