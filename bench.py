@@ -1,17 +1,24 @@
-"""Benchmark training and inference: the fast path (--fast) against the eager reference (--no-fast).
+"""Benchmark training and inference: the default fast path against the plain eager reference.
 
-    python bench.py --out runs/bench.json                 # ~35 minutes on 2 CPU cores
+    python bench.py --out runs/bench.json                 # ~30 minutes on 2 CPU cores
     python bench.py --quick                               # smoke run (seconds)
 
-Each method runs at its default configuration (train_hyper.HyperConfig(), the same with
-model=concat and concat's documented --lr 3e-4, train_maml.MamlConfig()), once with the fast path and once as the eager
-reference, each in its own process (engine/benchmark.py says why), alternating segments of
-real training steps (engine.trainer.Run.step) with a train-pixel PSNR evaluation after
-each segment (not counted as training time), until 30 dB or --max-seconds of training.
-Then: 256 px renders per second, peak memory, and the batched SIREN step (100 images 48x48,
-width 64, 3 hidden layers, forward+backward) against a roofline computed from this machine's
-own matmul and sin rates. Shared cores make absolute times depend on the load of the moment;
-ratios between paths measured in alternating segments of one run cancel most of it.
+Paths, each method at its default configuration (train_hyper.HyperConfig(), the same with
+model=concat and concat's documented --lr 3e-4, train_maml.MamlConfig()):
+    fast   the default: engine/fast.py on, --pixels 512 random training pixels per image and step
+    ref    the plain eager reference: --no-fast --pixels 0 (every training pixel every step,
+           default Adam, default malloc): what a straightforward implementation does
+    eager  the default's work without engine/fast.py (--no-fast): isolates what the fast path
+           alone gives at equal work per step
+Each path runs in its own process (engine/benchmark.py says why). fast and ref race:
+alternating segments of real training steps (engine.trainer.Run.step), each followed by a
+train-pixel PSNR evaluation (not counted as training time), until 30 dB or --max-seconds of
+training; the lr schedule spans --max-seconds, as it spans --minutes in a real run. Then
+fast and eager alternate a few timing segments, and: 256 px renders per second, peak memory,
+and the batched SIREN step (100 images 48x48, width 64, 3 hidden layers, forward+backward)
+against a roofline computed from this machine's own matmul and sin rates. Shared cores make
+absolute times depend on the load of the moment; ratios between paths measured in
+alternating segments of one run cancel most of it.
 """
 from __future__ import annotations
 
@@ -43,7 +50,7 @@ class BenchConfig:
     """Time training (to 25 and 30 dB), inference and the SIREN step: fast path vs eager reference."""
 
     methods: str = "hyper,concat,maml"  # comma-separated: hyper, concat, maml
-    max_seconds: float = 240.0          # training-time budget per method and path
+    max_seconds: float = 300.0          # training-time budget per method and path (the lr schedule's span)
     segment_seconds: float = 10.0       # about this much training between PSNR evaluations
     threads: int = 2                    # torch threads (and OMP_NUM_THREADS) of every worker
     device: str = "cpu"                 # "cpu", "cuda", "auto"
@@ -53,8 +60,11 @@ class BenchConfig:
     out: str = ""                       # write the results as JSON here ("" = print only)
 
 
-def method_config(name: str, bench: BenchConfig, fast: bool, out: str):
-    """The method's default training config, on the bench's device, fast or reference."""
+PATHS = {"fast": {"fast": True}, "ref": {"fast": False, "pixels": 0}, "eager": {"fast": False}}
+
+
+def method_config(name: str, bench: BenchConfig, path: str, out: str):
+    """The method's default training config on the bench's device, changed as `path` says (PATHS)."""
     import train_hyper
     import train_maml
 
@@ -67,7 +77,7 @@ def method_config(name: str, bench: BenchConfig, fast: bool, out: str):
     if bench.quick:
         changes.update({k: v for k, v in QUICK.items() if k in fields})
         changes["batch"] = 2 if name == "maml" else QUICK["batch"]
-    return cls(**changes, device=bench.device, fast=fast, out=out)
+    return cls(**{**changes, **PATHS[path]}, device=bench.device, minutes=bench.max_seconds / 60, out=out)
 
 
 def pixel_evals_per_step(cfg) -> int:
@@ -124,21 +134,33 @@ def segment_ratio(race: dict) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
+def equal_work_ratio(workers: dict, bench: BenchConfig, step_time: float, rounds: int = 3) -> float:
+    """Median over alternating segments of t_eager / t_fast: the default step with and without
+    engine/fast.py, same pixels and steps."""
+    k = max(1, round(bench.segment_seconds / max(step_time, 1e-6)))
+    ratios = []
+    for _ in range(rounds):
+        seconds = {path: workers[path].ask("train", k)[0] for path in ("eager", "fast")}
+        ratios.append(seconds["eager"] / seconds["fast"])
+    return statistics.median(ratios)
+
+
 def bench_method(name: str, bench: BenchConfig, tmp: Path, with_siren: bool) -> dict:
-    cfgs = {path: method_config(name, bench, path == "fast", str(tmp / f"{name}_{path}")) for path in ("ref", "fast")}
+    cfgs = {path: method_config(name, bench, path, str(tmp / f"{name}_{path}")) for path in PATHS}
     workers = {path: Worker(cfg, bench.threads) for path, cfg in cfgs.items()}
     try:
-        race = train_race(workers, bench, name)
-        result = {path: summarize(race, path, cfgs[path]) for path in workers}
-        for path, worker in workers.items():
-            result[path]["renders_per_s"] = worker.ask("render", bench.render_res)
-            result[path]["peak_memory_bytes"] = worker.ask("memory")
-        result["fast_path"] = workers["fast"].fast_path
+        race = train_race({p: workers[p] for p in ("ref", "fast")}, bench, name)
+        result = {path: summarize(race, path, cfgs[path]) for path in race}
         result["speedup_steps"] = segment_ratio(race)
+        result["speedup_equal_work"] = equal_work_ratio(workers, bench, 1 / result["fast"]["steps_per_s"])
+        for path in race:
+            result[path]["renders_per_s"] = workers[path].ask("render", bench.render_res)
+            result[path]["peak_memory_bytes"] = workers[path].ask("memory")
+        result["fast_path"] = workers["fast"].fast_path
         result["speedup_renders"] = result["fast"]["renders_per_s"] / result["ref"]["renders_per_s"]
-        result["config"] = dataclasses.asdict(cfgs["fast"])
-        if with_siren:  # in this method's two processes: one per malloc setting
-            result["siren_step"] = bench_siren(workers, bench)
+        result["config"] = {path: dataclasses.asdict(cfg) for path, cfg in cfgs.items()}
+        if with_siren:  # in the fast and ref processes: one per malloc setting
+            result["siren_step"] = bench_siren({p: workers[p] for p in ("ref", "fast")}, bench)
         return result
     finally:
         for worker in workers.values():
@@ -180,7 +202,8 @@ def print_table(results: dict, bench: BenchConfig, header: str) -> None:
                   f"{p['final_psnr']:6.2f}@{p['steps']:<6} {p['peak_memory_bytes'] / 2**20:8.0f} {p['renders_per_s']:9.2f}")
         sp = "n/a" if r["speedup_steps"] is None else f"x{r['speedup_steps']:.2f}"
         print(f"{'':7} fast/ref: steps {sp} (median of alternating segments), "
-              f"{bench.render_res} px renders x{r['speedup_renders']:.2f}; fast path: {'; '.join(r['fast_path'])}")
+              f"{bench.render_res} px renders x{r['speedup_renders']:.2f}; at equal work (fast/eager, same pixels): "
+              f"steps x{r['speedup_equal_work']:.2f}; fast path: {'; '.join(r['fast_path'])}")
     s = results["_siren_step"]
     spec = s["spec"]
     print(f"SIREN step ({spec['images']} images {spec['res']}x{spec['res']}, width {spec['hidden']}, "

@@ -119,7 +119,10 @@ def test_bench_quick_writes_ratios_and_roofline(tmp_path):
     assert set(saved) >= {"header", "hyper", "maml", "_siren_step"} and saved["header"].startswith("threads: 1")
     for name in ("hyper", "maml"):
         r = results[name]
-        assert r["speedup_steps"] > 0 and r["fast"]["steps_per_s"] > 0 and r["ref"]["peak_memory_bytes"] >= 0
+        assert r["speedup_steps"] > 0 and r["speedup_equal_work"] > 0 and r["fast"]["steps_per_s"] > 0
+        assert r["ref"]["peak_memory_bytes"] >= 0
+        assert r["config"]["ref"]["pixels"] == 0 and not r["config"]["ref"]["fast"]  # the plain eager reference
+        assert r["config"]["eager"]["pixels"] == r["config"]["fast"]["pixels"] > 0 and not r["config"]["eager"]["fast"]
         assert r["fast"]["renders_per_s"] > 0 and "fused Adam" in r["fast_path"]
         assert r["fast"]["curve"] and 0 < r["fast"]["final_psnr"] < 100
     siren = results["_siren_step"]
