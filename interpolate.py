@@ -4,8 +4,8 @@
     python interpolate.py --ckpt runs/hyper/ckpt.pt --pairs runs/similarity/pairs.json --slerp
 
 Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
-t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (ghosting, smoothness,
-realism per mode, see engine/interpolation_metrics.py) and TensorBoard events in tb/.
+t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (ghosting, foreground kept,
+smoothness, realism per mode, see engine/interpolation_metrics.py) and TensorBoard events in tb/.
 """
 from __future__ import annotations
 
@@ -123,9 +123,9 @@ def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observe
 
 def metrics_table(metrics: dict) -> str:
     """A markdown table, one row per mode (TensorBoard renders it; readable as plain text)."""
-    lines = ["| mode | ghosting | smoothness | realism dB | nearest |", "|---|---|---|---|---|"]
+    lines = ["| mode | ghosting | foreground kept | smoothness | realism dB | nearest |", "|---|---|---|---|---|---|"]
     for mode, m in metrics.items():
-        lines.append(f"| {mode} | {m['ghosting']:.3f} | {m['smoothness']:.3f} | {m['realism_psnr']:.2f} "
+        lines.append(f"| {mode} | {m['ghosting']:.3f} | {m['foreground_kept']:.2f} | {m['smoothness']:.3f} | {m['realism_psnr']:.2f} "
                      f"| {m['realism_nearest_name']} |")
     return "\n".join(lines)
 

@@ -163,15 +163,16 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
     summary["lanczos"] = lanczos
     lines.append(f"| Lanczos (reference) | | | | | | | {cell(lanczos['lanczos'])} | {cell(lanczos['unseen_lanczos'])} |")
 
-    lines += ["", "| method | mode | ghosting (lower: less double image) | smoothness (1 = even) | "
-              "realism dB (midpoint to nearest icon) |", "|---|---|---|---|---|"]
+    lines += ["", "| method | mode | ghosting (lower: less double image) | foreground kept (1 = as much shape as "
+              "the endpoints, 0 = washed out) | smoothness (1 = even) | realism dB (midpoint to nearest icon) |",
+              "|---|---|---|---|---|---|"]
     summary["interpolation"] = {}
     for name, res in interp.items():
         for mode in res["pairs"][0]["modes"]:
             vals = {k: sum(p["modes"][mode][k] for p in res["pairs"]) / len(res["pairs"])
-                    for k in ("ghosting", "smoothness", "realism_psnr")}
+                    for k in ("ghosting", "foreground_kept", "smoothness", "realism_psnr")}
             summary["interpolation"][f"{name}/{mode}"] = vals
-            lines.append(f"| {name} | {mode} | {vals['ghosting']:.3f} | {vals['smoothness']:.2f} | "
+            lines.append(f"| {name} | {mode} | {vals['ghosting']:.3f} | {vals['foreground_kept']:.2f} | {vals['smoothness']:.2f} | "
                          f"{vals['realism_psnr']:.2f} |")
     return "\n".join(lines) + "\n", summary
 

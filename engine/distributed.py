@@ -95,13 +95,13 @@ def check_batch(batch: int, info: DistInfo) -> None:
                         f"pass a --batch divisible by {info.world}")
 
 
-def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:
-    """True on every rank if `flag` is True on any (an all-reduce: call it on all ranks alike)."""
+def max_over_ranks(value: float, info: DistInfo, device: torch.device) -> float:
+    """The largest `value` of all ranks, on every rank (an all-reduce: call it on all ranks alike)."""
     if not info.enabled:
-        return flag
-    value = torch.tensor(float(flag), device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
+        return value
+    tensor = torch.tensor(float(value), dtype=torch.float64, device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return tensor.item()
 
 
 def mean_over_ranks(info: DistInfo):

@@ -1,4 +1,4 @@
-"""Scores of an interpolation path: ghosting, smoothness, realism. Pure functions.
+"""Scores of an interpolation path: ghosting, foreground kept, smoothness, realism. Pure functions.
 
 Images are (…, 3, H, W) in [0, 1] on a white background (icons are composited on white).
 
@@ -18,6 +18,11 @@ ghosting    A cross-fade shows BOTH endpoints faintly at the midpoint, each wher
             scores 0 (a blank frame is not a ghost; `realism` catches it). The threshold
             must stay below half the endpoints' contrast, else the half-faded ghost
             vanishes from F(mid) (0.1 suits saturated icons).
+foreground  kept = |F(mid)| / mean(|F(a)|, |F(b)|): how much shape the midpoint has,
+ kept       against the endpoints. A coherent morph of two shapes of similar size keeps ~1;
+            a cross-fade of two disjoint shapes shows both, ~2; a midpoint that washes out
+            to a near-blank frame scores near 0, which ghosting and realism alone would
+            reward (a blank frame ghosts nothing and is close to every icon in MSE).
 smoothness  steps d_k = RMS(frame_{k+1} - frame_k); smoothness = max_k d_k / mean_k d_k.
             1 = perfectly even change; T - 1 = all change in one jump. A static path is 1.
 realism     PSNR (dB) of the midpoint to its nearest real data set image (higher = the
@@ -46,6 +51,13 @@ def ghosting_index(start: torch.Tensor, mid: torch.Tensor, end: torch.Tensor, th
     if count == 0:
         return 0.0
     return ((fm & (fa ^ fb)).sum() / count).item()
+
+
+def foreground_kept(start: torch.Tensor, mid: torch.Tensor, end: torch.Tensor, threshold: float = 0.1) -> float:
+    """Midpoint foreground area over the endpoints' mean foreground area. start, mid, end:
+    (3, H, W) in [0, 1]. 0 for a blank midpoint; 1 for a midpoint as large as the endpoints."""
+    fa, fm, fb = (foreground(x, threshold).float().sum() for x in (start, mid, end))  # () each
+    return (fm / ((fa + fb) / 2).clamp_min(1)).item()
 
 
 def step_sizes(frames: torch.Tensor) -> torch.Tensor:
@@ -78,6 +90,7 @@ def path_metrics(frames: torch.Tensor, ts, real: torch.Tensor | None = None, thr
     the frames' resolution, or None to skip realism. Returns a JSON-ready dict."""
     k = midpoint_index(ts)
     out = {"ghosting": ghosting_index(frames[0], frames[k], frames[-1], threshold),
+           "foreground_kept": foreground_kept(frames[0], frames[k], frames[-1], threshold),
            "smoothness": smoothness(frames),
            "midpoint_t": float(ts[k]),
            "midpoint_foreground": foreground(frames[k], threshold).float().mean().item()}

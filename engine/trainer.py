@@ -30,8 +30,8 @@ from data.pixels import heldout_mask
 from engine.build import build_method
 from engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from engine.config import RESUMABLE_CHANGES, resolve_device
-from engine.distributed import (DistInfo, any_rank, barrier, check_batch, init_distributed, mean_over_ranks, shard,
-                                shutdown, wrap)
+from engine.distributed import (DistInfo, barrier, check_batch, init_distributed, max_over_ranks, mean_over_ranks,
+                                shard, shutdown, wrap)
 from engine.errors import UserError
 from engine.evaluate import Evaluator
 from engine.fast import enable_fast_path, fast_method, make_optimizer, to_device
@@ -96,12 +96,17 @@ class Run:
         self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.step_count, self.elapsed = 0, 0.0
+        # The seconds the lr schedule reads. In one process, `elapsed`; under torchrun the ranks'
+        # clocks differ, so `train` sets it to the ranks' agreed value every 10 steps, else
+        # their lrs (and then weights) would drift apart.
+        self.clock = 0.0
         self.last_loss = torch.zeros((), device=device)
         if ckpt is not None:
             self.method.load_state_dict(ckpt["model"])
             self.optimizer.load_state_dict(ckpt["optimizer"])
             restore_rng(ckpt["rng"], self.gen)
             self.step_count, self.elapsed = ckpt["step"], ckpt["elapsed"]
+            self.clock = self.elapsed
         self.model = wrap(self.method, info, device)  # DDP (after loading: it broadcasts rank 0's weights)
         self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info))
 
@@ -110,7 +115,8 @@ class Run:
         rank's MSE, a () tensor left on the device (no sync)."""
         t0 = time.perf_counter()
         cfg, n = self.cfg, self.n
-        progress = budget_progress(self.step_count, self.elapsed, cfg.steps, cfg.minutes)
+        seconds = self.clock if self.info.enabled else self.elapsed
+        progress = budget_progress(self.step_count, seconds, cfg.steps, cfg.minutes)
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(progress, cfg.lr_final)
         index = (torch.randperm(n, generator=self.gen, device=self.device)[:cfg.batch] if cfg.batch < n
@@ -185,11 +191,14 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     def out_of_time() -> bool:
         if not cfg.minutes:
             return False
-        over = run.elapsed >= 60 * cfg.minutes
         if not info.enabled:
-            return over
-        # Ranks must stop at the same step: they agree every 10 steps, where the host syncs anyway.
-        return run.step_count % 10 == 0 and any_rank(over, info, device)
+            return run.elapsed >= 60 * cfg.minutes
+        # Ranks must stop at the same step and follow the same lr: every 10 steps, where the host
+        # syncs anyway, they agree on the clock (the slowest rank's).
+        if run.step_count % 10:
+            return False
+        run.clock = max_over_ranks(run.elapsed, info, device)
+        return run.clock >= 60 * cfg.minutes
 
     while run.step_count < cfg.steps and not out_of_time():
         mse = run.step()

@@ -125,5 +125,7 @@ def test_bench_quick_writes_ratios_and_roofline(tmp_path):
         assert r["config"]["eager"]["pixels"] == r["config"]["fast"]["pixels"] > 0 and not r["config"]["eager"]["fast"]
         assert r["fast"]["renders_per_s"] > 0 and "fused Adam" in r["fast_path"]
         assert r["fast"]["curve"] and 0 < r["fast"]["final_psnr"] < 100
+    table = out.with_suffix(".md").read_text()  # the README's benchmark table, from the same run
+    assert "| hyper | fast |" in table and "| maml | ref |" in table and "achieved fraction of the roofline" in table
     siren = results["_siren_step"]
     assert 0 < siren["roofline_s"] and 0 < siren["roofline_fraction_fast"] and siren["matmul_gflops"] > 0

@@ -15,7 +15,7 @@ import upsample
 from engine.build import build_method, method_from_checkpoint
 from engine.errors import UserError
 from engine.interpolation import applicable_modes, check_mode, crossfade, interpolation_path, lerp, slerp
-from engine.interpolation_metrics import ghosting_index, nearest_real, path_metrics, smoothness
+from engine.interpolation_metrics import foreground_kept, ghosting_index, nearest_real, path_metrics, smoothness
 from engine.similarity import save_heatmap, select_pairs, weight_similarity
 from models.method import Rep
 
@@ -86,6 +86,17 @@ def test_metrics_order_crossfade_moving_disc_and_jumps():
     assert nearest == 1 and psnr_db > 60
     m = path_metrics(fade, ts, real)
     assert m["realism_psnr"] < psnr_db and m["midpoint_t"] == 0.5
+
+
+def test_foreground_kept_tells_a_washed_out_midpoint_from_a_morph_and_a_crossfade():
+    ts = [k / 8 for k in range(9)]
+    fade = crossfade(disc(10), disc(38), ts)  # disjoint discs: the midpoint shows both
+    move = torch.stack([disc(10 + 28 * t) for t in ts])
+    blank = torch.ones(3, 48, 48)
+    assert foreground_kept(move[0], move[4], move[-1]) == pytest.approx(1.0, abs=0.05)
+    assert foreground_kept(fade[0], fade[4], fade[-1]) == pytest.approx(2.0, abs=0.05)
+    assert foreground_kept(move[0], blank, move[-1]) == 0.0
+    assert ghosting_index(move[0], blank, move[-1]) == 0.0  # what ghosting alone would reward
 
 
 def test_weight_similarity_and_pair_rule(tmp_path):

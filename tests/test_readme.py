@@ -56,6 +56,11 @@ def test_results_table_in_readme_is_the_studys():
     assert table in README, "README's results table differs from results/study/results.md: paste the new one"
 
 
+def test_benchmark_tables_in_readme_are_the_benchmarks():
+    tables = (ROOT / "results" / "bench" / "bench.md").read_text().strip()
+    assert tables in README, "README's benchmark tables differ from results/bench/bench.md: paste the new ones"
+
+
 @pytest.fixture(scope="module")
 def quick_study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
