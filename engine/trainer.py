@@ -184,8 +184,12 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         writer.flush()
         return {**scalars, **{"_grids": grids}}
 
-    bar = tqdm(total=cfg.steps, initial=run.step_count, desc=f"{script} {cfg.model}", dynamic_ncols=True,
-               mininterval=2.0, disable=not main)
+    def progress() -> float:  # percent of the budget: the larger of steps and minutes used, as the lr schedule sees it
+        return 100 * budget_progress(run.step_count, run.elapsed, cfg.steps, cfg.minutes)
+
+    budget = f"{cfg.minutes:g} min or {cfg.steps} steps" if cfg.minutes else f"{cfg.steps} steps"
+    bar = tqdm(total=100, initial=progress(), desc=f"{script} {cfg.model}", dynamic_ncols=True, mininterval=2.0,
+               disable=not main, bar_format="{desc}: {percentage:3.0f}% of " + budget + " |{bar}| {elapsed}<{remaining}{postfix}")
     run.guard.on_stop = bar.close
 
     def out_of_time() -> bool:
@@ -203,14 +207,15 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     while run.step_count < cfg.steps and not out_of_time():
         mse = run.step()
         step = run.step_count
-        bar.update(1)
+        bar.update(progress() - bar.n)
         if step % 10 == 0 or step == cfg.steps:
             run.guard.flush()
             mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # one host sync every 10 steps
             if main:
                 writer.add_scalar("loss/train", loss_value, step)
                 writer.add_scalar("lr", run.optimizer.param_groups[0]["lr"], step)
-                bar.set_postfix(loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}")
+                bar.set_postfix(step=step, loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}",
+                                refresh=False)
         if main and step % cfg.eval_every == 0:
             evaluate(step % cfg.image_every == 0)
         if step % cfg.ckpt_every == 0:

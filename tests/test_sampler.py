@@ -42,3 +42,26 @@ def test_random_subsets_and_highres_supervision_exclude_heldout():
         assert torch.equal(targets[row, 15:], hr[b].flatten(1).T[match])
     # successive draws differ: a fresh subset every step
     assert not torch.equal(sampler.sample(index, 30, gen)[0], coords)
+
+
+def test_subsampled_loss_gradient_is_an_unbiased_estimate_of_the_all_pixel_one():
+    """The default's --pixels 512 is part of the fast path: each step's gradient from a random
+    subset must average to the all-pixel gradient (a uniform subset weights every pixel alike)."""
+    from models.siren import Siren, SirenConfig
+
+    torch.manual_seed(0)
+    images, heldout = torch.rand(2, 3, 16, 16), heldout_mask(2, 16)
+    sampler, siren = PixelSampler(images, heldout), Siren(SirenConfig(hidden=16, hidden_layers=1))
+    params = {k: v.detach().expand(2, *v.shape).clone().requires_grad_() for k, v in siren.named_parameters()}
+
+    def gradient(count: int, gen: torch.Generator) -> torch.Tensor:
+        coords, targets = sampler.sample(torch.arange(2), count, gen)  # (2, P, 2), (2, P, 3)
+        loss = (siren.functional(params, coords) - targets).pow(2).mean()
+        return torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(params.values()))])
+
+    gen = torch.Generator().manual_seed(1)
+    full = gradient(0, gen)
+    samples = torch.stack([gradient(24, gen) for _ in range(400)])  # 24 of 230 training pixels each
+    one = (samples[0] - full).norm() / full.norm()
+    mean = (samples.mean(0) - full).norm() / full.norm()
+    assert mean < 0.1 and mean < one / 5, (mean, one)
