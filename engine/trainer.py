@@ -212,7 +212,8 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
             run.guard.flush()
             mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # one host sync every 10 steps
             if main:
-                writer.add_scalar("loss/train", loss_value, step)
+                writer.add_scalar("loss/train", loss_value, step)  # MSE + the method's penalty
+                writer.add_scalar("loss/mse", mse_value, step)
                 writer.add_scalar("lr", run.optimizer.param_groups[0]["lr"], step)
                 bar.set_postfix(step=step, loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}",
                                 refresh=False)

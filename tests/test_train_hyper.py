@@ -25,6 +25,12 @@ def test_train_writes_checkpoint_events_and_resumes(shapes_dir, tmp_path, model,
     metrics = train_hyper.main(args + ["--steps", "4"])
     assert load_checkpoint(out / "ckpt.pt")["step"] == 4
     assert any((out / "tb").glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(out / "tb"))
+    events.Reload()
+    assert {"loss/train", "loss/mse", "lr", "psnr/train_pixels", "psnr/heldout_pixels"} <= set(events.Tags()["scalars"])
+    lrs = [e.value for e in events.Scalars("lr")]
+    assert lrs[-1] < 1e-3  # decayed: the run's last step is the end of its budget
     assert (out / "figures" / "reconstruction.png").is_file() and (out / "figures" / "render_24.png").is_file()
     for tag in ("psnr/train_pixels", "psnr/heldout_pixels", "psnr/upsample_24", "psnr/lanczos_24"):
         assert 0 < metrics[tag] < 100, tag
