@@ -189,32 +189,6 @@ def fmt_time(hit: dict | None, budget: float) -> str:
     return f"not in {budget:.0f} s" if hit is None else f"{hit['seconds']:.0f} s ({hit['steps']} st)"
 
 
-def print_table(results: dict, bench: BenchConfig, header: str) -> None:
-    print(header)
-    print(f"{'method':7} {'path':5} {'steps/s':>8} {'Mpix/s':>7} {'to 25 dB':>16} {'to 30 dB':>16} "
-          f"{'PSNR@end':>13} {'peak MB':>8} {'renders/s':>9}")
-    for name, r in results.items():
-        if name.startswith("_"):
-            continue
-        for path in ("ref", "fast"):
-            p = r[path]
-            print(f"{name:7} {path:5} {p['steps_per_s']:8.2f} {p['pixel_evals_per_s'] / 1e6:7.2f} "
-                  f"{fmt_time(p['time_to_25dB'], bench.max_seconds):>16} {fmt_time(p['time_to_30dB'], bench.max_seconds):>16} "
-                  f"{p['final_psnr']:6.2f}@{p['steps']:<6} {p['peak_memory_bytes'] / 2**20:8.0f} {p['renders_per_s']:9.2f}")
-        sp = "n/a" if r["speedup_steps"] is None else f"x{r['speedup_steps']:.2f}"
-        print(f"{'':7} fast/ref: steps {sp} (median of alternating segments), "
-              f"{bench.render_res} px renders x{r['speedup_renders']:.2f}; at equal work (fast/eager, same pixels): "
-              f"steps x{r['speedup_equal_work']:.2f}; fast path: {'; '.join(r['fast_path'])}")
-    s = results["_siren_step"]
-    spec = s["spec"]
-    print(f"SIREN step ({spec['images']} images {spec['res']}x{spec['res']}, width {spec['hidden']}, "
-          f"{spec['layers']} hidden layers, fwd+bwd): ref {s['ref_s']:.3f} s, fast {s['fast_s']:.3f} s, "
-          f"fast/ref x{s['speedup']:.2f}")
-    print(f"roofline: {s['matmul_flops'] / 1e9:.2f} GFLOP matmul at {s['matmul_gflops']:.0f} GFLOP/s + "
-          f"{s['sin_cos_evals'] / 1e6:.1f} M sin/cos at {s['sin_gelems']:.2f} G/s = {s['roofline_s']:.3f} s; "
-          f"achieved fraction: ref {s['roofline_fraction_ref']:.2f}, fast {s['roofline_fraction_fast']:.2f}")
-
-
 def markdown(saved: dict) -> str:
     """The saved results (the JSON of --out) as Markdown tables, for the README."""
     budget = saved["bench"]["max_seconds"]
@@ -260,12 +234,16 @@ def main(argv=None) -> dict:
             results[name] = bench_method(name, bench, Path(tmp), with_siren=k == 0)
             if k == 0:
                 results["_siren_step"] = results[name].pop("siren_step")
-    print_table(results, bench, header)
+    saved = {"header": header, "bench": dataclasses.asdict(bench), **results}
+    tables = markdown(saved)
+    print(header, tables, sep="\n")
+    for name, r in results.items():
+        if not name.startswith("_"):
+            print(f"{name} fast path: {'; '.join(r['fast_path'])}")
     if bench.out:
         Path(bench.out).parent.mkdir(parents=True, exist_ok=True)
-        saved = {"header": header, "bench": dataclasses.asdict(bench), **results}
         Path(bench.out).write_text(json.dumps(saved, indent=1))
-        Path(bench.out).with_suffix(".md").write_text(markdown(json.loads(json.dumps(saved))))
+        Path(bench.out).with_suffix(".md").write_text(tables)
     return results
 
 

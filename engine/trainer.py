@@ -110,15 +110,18 @@ class Run:
         self.model = wrap(self.method, info, device)  # DDP (after loading: it broadcasts rank 0's weights)
         self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info))
 
+    def progress(self) -> float:
+        """Fraction of the budget used (engine/schedule.py), on the clock every rank agrees on."""
+        seconds = self.clock if self.info.enabled else self.elapsed
+        return budget_progress(self.step_count, seconds, self.cfg.steps, self.cfg.minutes)
+
     def step(self) -> torch.Tensor:
         """One optimizer step at the scheduled lr; adds its wall time to `elapsed`. Returns this
         rank's MSE, a () tensor left on the device (no sync)."""
         t0 = time.perf_counter()
         cfg, n = self.cfg, self.n
-        seconds = self.clock if self.info.enabled else self.elapsed
-        progress = budget_progress(self.step_count, seconds, cfg.steps, cfg.minutes)
         for group in self.optimizer.param_groups:
-            group["lr"] = cfg.lr * lr_factor(progress, cfg.lr_final)
+            group["lr"] = cfg.lr * lr_factor(self.progress(), cfg.lr_final)
         index = (torch.randperm(n, generator=self.gen, device=self.device)[:cfg.batch] if cfg.batch < n
                  else torch.arange(n, device=self.device))  # (B,), the same on every rank
         # Pixels for the whole batch on every rank, so every rank's generator advances alike.
@@ -184,11 +187,8 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         writer.flush()
         return {**scalars, **{"_grids": grids}}
 
-    def progress() -> float:  # percent of the budget: the larger of steps and minutes used, as the lr schedule sees it
-        return 100 * budget_progress(run.step_count, run.elapsed, cfg.steps, cfg.minutes)
-
     budget = f"{cfg.minutes:g} min or {cfg.steps} steps" if cfg.minutes else f"{cfg.steps} steps"
-    bar = tqdm(total=100, initial=progress(), desc=f"{script} {cfg.model}", dynamic_ncols=True, mininterval=2.0,
+    bar = tqdm(total=100, initial=100 * run.progress(), desc=f"{script} {cfg.model}", dynamic_ncols=True, mininterval=2.0,
                disable=not main, bar_format="{desc}: {percentage:3.0f}% of " + budget + " |{bar}| {elapsed}<{remaining}{postfix}")
     run.guard.on_stop = bar.close
 
@@ -207,7 +207,7 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     while run.step_count < cfg.steps and not out_of_time():
         mse = run.step()
         step = run.step_count
-        bar.update(progress() - bar.n)
+        bar.update(100 * run.progress() - bar.n)  # the share of the budget the lr schedule sees
         if step % 10 == 0 or step == cfg.steps:
             run.guard.flush()
             mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # one host sync every 10 steps

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny image folders made on the fly."""
+"""Shared fixtures and helpers: tiny image folders made on the fly, the one-line error check."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,3 +23,12 @@ def write_shapes(folder, count: int = 4, size: int = 24, seed: int = 0):
 @pytest.fixture
 def shapes_dir(tmp_path):
     return write_shapes(tmp_path / "shapes")
+
+
+def one_line_error(err: pytest.ExceptionInfo, *names: str) -> str:
+    """The message of a raised UserError, checked to be one line naming every one of `names`."""
+    message = str(err.value)
+    assert "\n" not in message, message
+    for name in names:
+        assert name in message, message
+    return message

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_shapes
+from conftest import one_line_error, write_shapes
 from PIL import Image
 
 import train_hyper
@@ -72,14 +72,6 @@ def encoded(img: Image.Image, fmt: str, **kw) -> bytes:
 def check_images(images: torch.Tensor, count: int, res: int) -> None:
     assert images.shape == (count, 3, res, res) and images.dtype == torch.float32
     assert torch.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
-
-
-def one_line_error(err: pytest.ExceptionInfo, *names: str) -> str:
-    message = str(err.value)
-    assert "\n" not in message, message
-    for name in names:
-        assert name in message, message
-    return message
 
 
 # --------------------------------------------------------------------------- loader: broken files

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_shapes
+from conftest import one_line_error, write_shapes
 from PIL import Image
 
 import train_hyper
@@ -33,14 +33,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim", "8", "--hyper-hidden", "16",
         "--hr-res", "0", "--unseen", "", "--device", "cpu", "--eval-every", "1000", "--image-every", "1000"]
 
-
-
-def one_line_error(err: pytest.ExceptionInfo, *names: str) -> str:
-    message = str(err.value)
-    assert "\n" not in message, message
-    for name in names:
-        assert name in message, message
-    return message
 
 
 
