@@ -3,15 +3,14 @@
     python bench.py --out runs/bench.json                 # ~30 minutes on 2 CPU cores
     python bench.py --quick                               # smoke run (seconds)
 
-Paths, each method at its default configuration (train_hyper.HyperConfig(), the same with
-model=concat and concat's documented --lr 3e-4, train_maml.MamlConfig()):
-    fast   the default: engine/fast.py on, --pixels 512 random training pixels per image and step
+Paths, each method at its default configuration (registry.py, train.config.method_config):
+    fast   the default: train/fast.py on, --pixels 512 random training pixels per image and step
     ref    the plain eager reference: --no-fast --pixels 0 (every training pixel every step,
            default Adam, default malloc): what a straightforward implementation does
-    eager  the default's work without engine/fast.py (--no-fast): isolates what the fast path
+    eager  the default's work without train/fast.py (--no-fast): isolates what the fast path
            alone gives at equal work per step
-Each path runs in its own process (engine/benchmark.py says why). fast and ref race:
-alternating segments of real training steps (engine.trainer.Run.step), each followed by a
+Each path runs in its own process (train/benchmark.py says why). fast and ref race:
+alternating segments of real training steps (train.trainer.Run.step), each followed by a
 train-pixel PSNR evaluation (not counted as training time), until 30 dB or --max-seconds of
 training; the lr schedule spans --max-seconds, as it spans --minutes in a real run. Then
 fast and eager alternate a few timing segments, and: 256 px renders per second, peak memory,
@@ -33,14 +32,14 @@ from pathlib import Path
 
 import torch
 
-from engine.benchmark import Worker, siren_work
-from engine.cli import run_main
-from engine.config import parse_config
-from engine.errors import UserError
+from cli import parse_config, run_main
+from data.pixels import HELDOUT_FRACTION
+from errors import UserError
+from train.benchmark import Worker, siren_work
+from train.config import method_config
 
 SIREN_SPEC = {"images": 100, "res": 48, "hidden": 64, "layers": 3}
-QUICK = {"res": 24, "batch": 4, "pixels": 32, "hidden": 16, "hidden_layers": 1, "latent_dim": 8, "hyper_hidden": 16,
-         "inner_steps": 1, "hr_res": 0, "unseen": ""}
+QUICK = {"res": 24, "batch": 4, "pixels": 32, "hr_res": 0, "unseen": ""}  # on top of the registry's tiny sizes
 TARGETS = (25.0, 30.0)
 log = logging.getLogger("bench")
 
@@ -63,28 +62,22 @@ class BenchConfig:
 PATHS = {"fast": {"fast": True}, "ref": {"fast": False, "pixels": 0}, "eager": {"fast": False}}
 
 
-def method_config(name: str, bench: BenchConfig, path: str, out: str):
-    """The method's default training config on the bench's device, changed as `path` says (PATHS)."""
-    import train_hyper
-    import train_maml
-
+def bench_config(name: str, bench: BenchConfig, path: str, out: str):
+    """The method's default training config (registry.py) on the bench's device, changed as `path` says (PATHS)."""
     if name not in ("hyper", "concat", "maml"):
         raise UserError(f"unknown method {name!r} in --methods: use hyper, concat, maml")
-    cls = train_maml.MamlConfig if name == "maml" else train_hyper.HyperConfig
-    fields = {f.name for f in dataclasses.fields(cls)}
-    # concat's documented lr (engine/config.py, README): at the shared 1e-3 it stays at the mean image
-    changes = {"model": name, "lr": 3e-4} if name == "concat" else {}
-    if bench.quick:
-        changes.update({k: v for k, v in QUICK.items() if k in fields})
-        changes["batch"] = 2 if name == "maml" else QUICK["batch"]
+    changes = dict(QUICK) if bench.quick else {}
+    if bench.quick and name == "maml":
+        changes["batch"] = 2
     # the budget is the bench's seconds alone (steps never end it), so the lr schedule spans them
-    return cls(**{**changes, **PATHS[path]}, device=bench.device, minutes=bench.max_seconds / 60, steps=10**9, out=out)
+    changes.update(PATHS[path], device=bench.device, minutes=bench.max_seconds / 60, steps=10**9, out=out)
+    return method_config(name, tiny=bench.quick, **changes)
 
 
 def pixel_evals_per_step(cfg) -> int:
     """SIREN pixel evaluations of one training step: the loss pixels of every image, plus for
     MAML the inner loop's passes over every pixel (forward and backward)."""
-    kept = cfg.res ** 2 - round(0.1 * cfg.res ** 2)  # training pixels per image (10% held out)
+    kept = cfg.res ** 2 - round(HELDOUT_FRACTION * cfg.res ** 2)  # training pixels per image (10% held out)
     per_image = cfg.pixels or kept
     if cfg.model == "maml":
         per_image += cfg.inner_steps * cfg.res ** 2
@@ -137,7 +130,7 @@ def segment_ratio(race: dict) -> float | None:
 
 def equal_work_ratio(workers: dict, bench: BenchConfig, step_time: float, rounds: int = 3) -> float:
     """Median over alternating segments of t_eager / t_fast: the default step with and without
-    engine/fast.py, same pixels and steps."""
+    train/fast.py, same pixels and steps."""
     k = max(1, round(bench.segment_seconds / max(step_time, 1e-6)))
     ratios = []
     for _ in range(rounds):
@@ -147,7 +140,7 @@ def equal_work_ratio(workers: dict, bench: BenchConfig, step_time: float, rounds
 
 
 def bench_method(name: str, bench: BenchConfig, tmp: Path, with_siren: bool) -> dict:
-    cfgs = {path: method_config(name, bench, path, str(tmp / f"{name}_{path}")) for path in PATHS}
+    cfgs = {path: bench_config(name, bench, path, str(tmp / f"{name}_{path}")) for path in PATHS}
     workers = {path: Worker(cfg, bench.threads) for path, cfg in cfgs.items()}
     try:
         race = train_race({p: workers[p] for p in ("ref", "fast")}, bench, name)

@@ -15,13 +15,12 @@ from pathlib import Path
 import torch
 
 import train_hyper
-from engine.build import method_from_checkpoint
-from engine.cli import run_main
-from engine.config import parse_config
-from engine.errors import UserError
-from engine.evaluate import render_all
-from engine.figures import make_grid, save_png
-from engine.interpolation import encode_images, training_set
+from analysis.endpoints import encode_images, training_set
+from analysis.evaluate import render_all
+from analysis.figures import make_grid, save_png
+from cli import parse_config, run_main
+from errors import UserError
+from train.checkpoint import method_from_checkpoint
 
 VARIANTS = {  # name -> (activation, encoding)
     "relu": ("relu", "none"),

@@ -5,7 +5,7 @@
 
 Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
 t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (ghosting, foreground kept,
-smoothness, realism per mode, see engine/interpolation_metrics.py) and TensorBoard events in tb/.
+smoothness, realism per mode, see analysis/path_metrics.py) and TensorBoard events in tb/.
 """
 from __future__ import annotations
 
@@ -14,20 +14,22 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, ImageDraw
 from torch.utils.tensorboard import SummaryWriter
 
+from analysis.endpoints import encode_images, resolve_index, training_set
+from analysis.figures import label_rows, make_grid, save_gif, save_png
+from analysis.interpolation import (
+    MODES,
+    applicable_modes,
+    check_mode,
+    interpolation_path,
+)
+from analysis.path_metrics import path_metrics
+from cli import parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
-from engine.build import method_from_checkpoint
-from engine.cli import run_main
-from engine.config import parse_config, resolve_device
-from engine.errors import UserError
-from engine.figures import make_grid, save_gif, save_png, to_uint8
-from engine.interpolation import MODES, applicable_modes, check_mode, encode_images, interpolation_path, \
-    resolve_index, training_set
-from engine.interpolation_metrics import path_metrics
+from errors import UserError
+from train.checkpoint import method_from_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +50,6 @@ class InterpolateConfig:
     threshold: float = 0.1            # foreground = deviation from white above this (ghosting index)
     out: str = "runs/interpolate"
     device: str = "auto"
-
-
-def label_rows(grid: torch.Tensor, labels: list[str], row_height: int, margin: int = 64) -> torch.Tensor:
-    """Prepend a white column with one text label per grid row: (3, H, W) -> (3, H, W + margin)."""
-    canvas = Image.new("RGB", (grid.shape[-1] + margin, grid.shape[-2]), "white")
-    canvas.paste(Image.fromarray(to_uint8(grid)), (margin, 0))
-    draw = ImageDraw.Draw(canvas)
-    for r, text in enumerate(labels):
-        draw.text((4, 2 + r * row_height + row_height // 2 - 6), text, fill="black")
-    return torch.from_numpy(np.asarray(canvas).copy()).permute(2, 0, 1).float() / 255  # (3, H, W+margin)
 
 
 def real_images(ckpt: dict, train_images: torch.Tensor, res: int) -> torch.Tensor:

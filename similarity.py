@@ -6,8 +6,8 @@
 Encodes every training image (from its observed pixels, as in training), prints the most
 similar pairs, and writes to --out: similarity_<latent|weights>.png and pixel_psnr.png
 heatmaps (rows/columns in one shared order that puts alike images together, see
-engine.similarity.spectral_order), pairs.json (the chosen pairs, names + indices + the rule)
-and pairs.png (one chosen pair per row). Measures and rule: engine/similarity.py.
+analysis.similarity.spectral_order), pairs.json (the chosen pairs, names + indices + the rule)
+and pairs.png (one chosen pair per row). Measures and rule: analysis/similarity.py.
 """
 from __future__ import annotations
 
@@ -17,15 +17,21 @@ from pathlib import Path
 
 import torch
 
-from engine.build import method_from_checkpoint
-from engine.cli import run_main
-from engine.config import parse_config, resolve_device
-from engine.errors import UserError
-from engine.evaluate import encode_all
-from engine.figures import make_grid, save_png, upscale_nearest
-from engine.interpolation import training_set
-from engine.similarity import (PAIR_RULE, cosine_matrix, latent_similarity, pixel_psnr, save_heatmap, select_pairs,
-                               spectral_order, weight_similarity)
+from analysis.endpoints import training_set
+from analysis.evaluate import encode_all
+from analysis.figures import make_grid, save_heatmap, save_png, upscale_nearest
+from analysis.similarity import (
+    PAIR_RULE,
+    cosine_matrix,
+    latent_similarity,
+    pixel_psnr,
+    select_pairs,
+    spectral_order,
+    weight_similarity,
+)
+from cli import parse_config, resolve_device, run_main
+from errors import UserError
+from train.checkpoint import method_from_checkpoint
 
 
 @dataclass

@@ -16,42 +16,28 @@ and the same wall-clock training budget. Outputs in --out:
 """
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 import interpolate
 import similarity
-import train_hyper
-import train_maml
-from data.images import lanczos_resize, load_images
-from engine.build import method_from_checkpoint
-from engine.cli import run_main
-from engine.config import parse_config, resolve_device
-from engine.errors import UserError
-from engine.evaluate import psnr, render_all
-from engine.figures import make_grid, save_png, upscale_nearest
-from engine.interpolation import encode_images, training_set
+from analysis.endpoints import training_set
+from analysis.figures import from_pil, save_png, stack_labelled
+from analysis.upsampling import upsample_sheet, upsampled
+from cli import parse_config, resolve_device, run_main
+from data.images import load_images
+from errors import UserError
+from registry import METHODS, spec
+from train.checkpoint import method_from_checkpoint
+from train.config import method_config
+from train.trainer import train
 
-# name -> (training script, extra flags). perimage is the reference: an independent SIREN per image.
-METHODS = {
-    "concat": (train_hyper, ["--model", "concat", "--encoder", "conv", "--lr", "3e-4"]),
-    "hyper": (train_hyper, ["--model", "hyper", "--encoder", "conv"]),
-    # the same hypernetwork, also supervised at 256 px coordinates of the training icons' true renders
-    "hyper_hr": (train_hyper, ["--model", "hyper", "--encoder", "conv", "--hr-supervision", "256"]),
-    "maml": (train_maml, []),
-    "perimage": (train_hyper, ["--model", "perimage"]),
-}
-QUICK = ["--hidden", "16", "--hidden-layers", "1", "--steps", "3", "--batch", "8", "--pixels", "64",
-         "--unseen-count", "4", "--eval-every", "1000", "--image-every", "1000"]
-QUICK_EXTRA = {"concat": ["--latent-dim", "8"], "hyper": ["--latent-dim", "8", "--hyper-hidden", "16"],
-               "hyper_hr": ["--latent-dim", "8", "--hyper-hidden", "16"],
-               "maml": ["--inner-steps", "1"], "perimage": []}
+STUDY_METHODS = "concat,hyper,hyper_hr,maml,perimage"  # rows of registry.METHODS; perimage is the reference
+QUICK = {"steps": 3, "unseen_count": 4, "eval_every": 1000, "image_every": 1000}  # on top of the registry's tiny sizes
 
 
 @dataclass
@@ -65,7 +51,7 @@ class StudyConfig:
     hr_res: int = 256           # upsampling target (true renders at this size must exist)
     frames: int = 9             # interpolation frames per pair
     interp_res: int = 128       # interpolation render size
-    methods: str = "concat,hyper,hyper_hr,maml,perimage"
+    methods: str = STUDY_METHODS
     quick: bool = False         # tiny models, 3 steps: a smoke run of the whole pipeline
     resume: bool = False        # reuse finished runs in --out, resume unfinished ones
     overwrite: bool = False     # delete --out first
@@ -76,43 +62,33 @@ def train_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
     """Train each method (or reuse a finished run with --resume); returns metrics by method."""
     metrics = {}
     for name in names:
-        script, flags = METHODS[name]
         run = out / "runs" / name
         if cfg.resume and (run / "metrics.json").is_file():
             metrics[name] = json.loads((run / "metrics.json").read_text())
             continue
         minutes = cfg.minutes / 2 if name == "perimage" else cfg.minutes
-        argv = ["--data", cfg.data, "--res", str(cfg.res), "--hr-res", str(cfg.hr_res), "--out", str(run),
-                "--device", cfg.device, *flags]
-        if cfg.quick:
-            argv += QUICK + QUICK_EXTRA[name]
-        else:
-            argv += ["--minutes", str(minutes), "--steps", "1000000"]
-        if (run / "ckpt.pt").is_file():
-            argv += ["--resume"]
+        budget = QUICK if cfg.quick else {"minutes": minutes, "steps": 1_000_000}
+        changes = {"data": cfg.data, "res": cfg.res, "hr_res": cfg.hr_res, "out": str(run), "device": cfg.device,
+                   "resume": (run / "ckpt.pt").is_file(), **budget}
+        run_cfg = method_config(name, tiny=cfg.quick, **changes)
         print(f"\n=== training {name} ({'quick' if cfg.quick else f'{minutes:g} min'}) -> {run}")
-        metrics[name] = script.main(argv)
+        metrics[name] = train(run_cfg, given=set(changes), script=spec(name).script)
     return metrics
 
 
 def upsample_figure(out: Path, names: list[str], device, count: int = 6) -> dict[str, float]:
     """One sheet: per icon a row of input (nearest), Lanczos, each method, truth; PSNR on these icons."""
-    columns, scores, truth, lowres = [], {}, None, None
+    renders, truth, lowres = {}, None, None
     for name in names:
         method, ckpt = method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)
         images, observed = training_set(ckpt)
         if truth is None:
-            hr_res = ckpt["config"]["hr_res"]
-            truth = load_images(ckpt["config"]["data"], hr_res).images[:count]  # (K, 3, R, R)
-            lowres = images.images[:count]
-            columns.append(lanczos_resize(lowres, hr_res))
-            scores["lanczos"] = psnr(columns[-1], truth).mean().item()
-        rep = encode_images(method, images, observed, list(range(count)))
-        columns.append(render_all(method, rep, truth.shape[-1]).clamp(0, 1))
-        scores[name] = psnr(columns[-1], truth).mean().item()
-    tiles = torch.stack([upscale_nearest(lowres, truth.shape[-1]), *columns, truth], 1).flatten(0, 1)
-    save_png(make_grid(tiles, ncol=len(columns) + 2), out / "upsample.png")
-    return scores
+            truth = load_images(ckpt["config"]["data"], ckpt["config"]["hr_res"]).images[:count]  # (K, 3, R, R)
+            lowres = images.images[:count]  # (K, 3, r, r)
+        renders[name] = upsampled(method, images, observed, list(range(count)), truth.shape[-1])
+    sheet, scores = upsample_sheet(lowres, renders, truth)
+    save_png(sheet, out / "upsample.png")
+    return {label: value.mean().item() for label, value in scores.items()}
 
 
 def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
@@ -129,14 +105,7 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
     # One picture per pair with every method's rows, under a name that does not depend on the pair.
     for k in range(len(results[names[0]]["pairs"])):
         sheets = [Image.open(next((out / "interpolation" / name).glob(f"{k}_*/sheet.png"))) for name in names]
-        margin = 70  # a left column naming the method of each block of rows
-        canvas = Image.new("RGB", (margin + max(s.width for s in sheets), sum(s.height for s in sheets)), "white")
-        draw = ImageDraw.Draw(canvas)
-        for name, sheet, top in zip(names, sheets, [0, *itertools.accumulate(s.height for s in sheets)]):
-            canvas.paste(sheet, (margin, top))
-            draw.text((6, top + sheet.height // 2 - 6), name, fill="black")
-            draw.line([(0, top), (canvas.width, top)], fill="black")
-        canvas.save(out / f"interpolation_pair{k}.png")
+        save_png(stack_labelled([from_pil(sheet) for sheet in sheets], names), out / f"interpolation_pair{k}.png")
     return results
 
 

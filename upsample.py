@@ -14,18 +14,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image, ImageDraw
-
-from data.images import lanczos_resize, load_images
-from engine.build import method_from_checkpoint
-from engine.cli import run_main
-from engine.config import parse_config, resolve_device
-from engine.errors import UserError
-from engine.evaluate import psnr, render_all, upsample_sheet
-from engine.figures import save_png, to_uint8
-from engine.interpolation import encode_images, resolve_index, training_set
+from analysis.endpoints import resolve_index, training_set
+from analysis.figures import save_png
+from analysis.upsampling import upsample_sheet, upsampled
+from cli import parse_config, resolve_device, run_main
+from data.images import load_images
+from errors import UserError
+from train.checkpoint import method_from_checkpoint
 
 
 @dataclass
@@ -37,16 +32,6 @@ class UpsampleConfig:
     res: int = 256                    # target resolution (the data set must have true images at it)
     out: str = "runs/upsample"
     device: str = "auto"
-
-
-def with_header(grid: torch.Tensor, labels: list[str], tile: int, height: int = 16) -> torch.Tensor:
-    """Put one text label above each column of a make_grid sheet: (3, H, W) -> (3, H + height, W)."""
-    canvas = Image.new("RGB", (grid.shape[-1], grid.shape[-2] + height), "white")
-    canvas.paste(Image.fromarray(to_uint8(grid)), (0, height))
-    draw = ImageDraw.Draw(canvas)
-    for c, text in enumerate(labels):
-        draw.text((2 + c * (tile + 2) + 2, 3), text, fill="black")
-    return torch.from_numpy(np.asarray(canvas).copy()).permute(2, 0, 1).float() / 255
 
 
 def main(argv=None) -> dict:
@@ -65,15 +50,9 @@ def main(argv=None) -> dict:
 
     lowres = images.images[index]  # (K, 3, r, r)
     truth = truth_set.images[index]  # (K, 3, R, R)
-    lanczos = lanczos_resize(lowres, cfg.res)  # (K, 3, R, R)
-    rep = encode_images(method, images, observed, index)
-    render = render_all(method, rep, cfg.res).clamp(0, 1)  # (K, 3, R, R)
     model = ckpt["config"]["model"]
-    scores = {"lanczos": psnr(lanczos, truth), model: psnr(render, truth)}  # (K,) dB each
-
-    sheet = upsample_sheet(lowres, lanczos, render, truth)
-    sheet = with_header(sheet, [f"input {images.res} px", f"Lanczos {cfg.res}", f"{model} {cfg.res}",
-                                f"true {cfg.res}"], cfg.res)
+    renders = {model: upsampled(method, images, observed, index, cfg.res)}  # (K, 3, R, R)
+    sheet, scores = upsample_sheet(lowres, renders, truth)  # scores: label -> (K,) dB
     out = Path(cfg.out)
     save_png(sheet, out / "sheet.png")
     rows = [{"index": i, "name": names[i], **{f"psnr_{k}": v[j].item() for k, v in scores.items()}}

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.errors import UserError
+from errors import UserError
 
 log = logging.getLogger(__name__)
 

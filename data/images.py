@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from data.decode import read_rgb, to_rgb  # noqa: F401 (to_rgb re-exported: part of this module's API)
-from engine.errors import UserError
+from errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,11 @@ def pixel_grid(res: int, device: torch.device | str = "cpu") -> torch.Tensor:
     return torch.stack([x, y], dim=-1).reshape(res * res, 2)  # (res*res, 2)
 
 
-def heldout_mask(n: int, res: int, fraction: float = 0.1, seed: int = 0) -> torch.Tensor:
+HELDOUT_FRACTION = 0.1  # of every training image's pixels, never a training target nor encoder input
+HELDOUT_SEED = 0
+
+
+def heldout_mask(n: int, res: int, fraction: float = HELDOUT_FRACTION, seed: int = HELDOUT_SEED) -> torch.Tensor:
     """A fixed, seeded mask of held-out pixels: (n, 1, res, res) bool, True = held out.
 
     Exactly round(fraction * res^2) pixels per image, a different random set per image

@@ -23,10 +23,9 @@ import torch
 from torch import nn
 
 from data.pixels import pixel_grid, to_images, to_pixels
-from engine.figures import make_grid
 from meta.adapt import adapt_batch, adapt_names
 from models.method import Method, Rep, rgb_from_output
-from models.siren import Params, Siren, SirenConfig
+from models.siren import Params, Siren, SirenConfig, module_key
 
 
 class MamlINR(Method):
@@ -38,29 +37,25 @@ class MamlINR(Method):
     # rates are log_lr = log(inner_lr) + lr_gain * u: an Adam step on u moves log_lr lr_gain x as far.
     lr_gain: float = 10.0
 
-    def __init__(self, siren_cfg: SirenConfig, cfg: dict):
+    def __init__(self, siren_cfg: SirenConfig, inner_steps: int, inner_lr: float, meta_sgd: bool,
+                 first_order: bool, adapt: str):
+        """inner_steps, inner_lr, meta_sgd, first_order, adapt: see train_maml.MamlConfig."""
         super().__init__()
         self.siren = Siren(siren_cfg)  # its parameters ARE the meta-learned init theta_0
-        self.inner_steps = int(cfg.get("inner_steps", 3))
-        self.first_order = bool(cfg.get("first_order", False))
-        self.meta_sgd = bool(cfg.get("meta_sgd", True))
-        self.adapt_names = adapt_names(self.siren, cfg.get("adapt", "all"))
-        self.register_buffer("log_lr", torch.tensor(math.log(float(cfg.get("inner_lr", 1e-2)))))  # ()
+        self.inner_steps, self.first_order, self.meta_sgd = inner_steps, first_order, meta_sgd
+        self.adapt_names = adapt_names(self.siren, adapt)
+        self.register_buffer("log_lr", torch.tensor(math.log(inner_lr)))  # ()
         if self.meta_sgd:
             # Log-parametrized so rates stay positive; one rate per weight entry as in Meta-SGD
-            # (Li et al. 2017, sec. 3). ParameterDict keys may not contain ".", hence the mapping.
+            # (Li et al. 2017, sec. 3).
             shapes = dict(self.siren.named_parameters())
             self.lr_offsets = nn.ParameterDict({
-                self._key(n): nn.Parameter(torch.zeros_like(shapes[n])) for n in self.adapt_names})
-
-    @staticmethod
-    def _key(name: str) -> str:
-        return name.replace(".", "__")
+                module_key(n): nn.Parameter(torch.zeros_like(shapes[n])) for n in self.adapt_names})
 
     def inner_lrs(self) -> Params:
         """{name: (*shape) or ()} step size of every adapted parameter."""
         if self.meta_sgd:
-            return {n: (self.log_lr + self.lr_gain * self.lr_offsets[self._key(n)]).exp() for n in self.adapt_names}
+            return {n: (self.log_lr + self.lr_gain * self.lr_offsets[module_key(n)]).exp() for n in self.adapt_names}
         return {n: self.log_lr.exp() for n in self.adapt_names}
 
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor | None = None,
@@ -109,17 +104,11 @@ class MamlINR(Method):
         coords = pixel_grid(res, images.device)  # (H*W, 2)
         return {k: to_images(self.decode(self.represent(images, masks, k), coords), res) for k in steps}
 
-    def extra_grids(self, images: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
-        """TensorBoard sheet: rows = init (0 steps), 1 step, `inner_steps` steps, truth.
-
-        images (K, 3, H, W) in [0, 1], masks (K, 1, H, W) bool, on any device; returns
-        {tag: (3, rows*(H+2)+2, K*(W+2)+2)} on CPU. Shows how much the meta-learned init
-        already knows and what each inner step adds (Tancik et al. 2021, fig. 3).
-        """
+    def extra_reconstructions(self, images: torch.Tensor, masks: torch.Tensor) -> dict[str, list[torch.Tensor]]:
+        """Rows after 0 steps (the init), 1 step and `inner_steps` steps: how much the
+        meta-learned init already knows and what each inner step adds (Tancik et al. 2021,
+        fig. 3). images (K, 3, H, W), masks (K, 1, H, W) on any device -> {tag: [(K, 3, H, W)]}."""
         device = next(self.parameters()).device
-        images, masks = images.to(device), masks.to(device)
         steps = sorted({0, 1, self.inner_steps})
-        recon = self.reconstructions(images, masks, steps)
-        rows = torch.cat([recon[k] for k in steps] + [images]).cpu()  # (rows*K, 3, H, W)
-        tag = "images/inner_steps_" + "_".join(map(str, steps)) + "_truth"
-        return {tag: make_grid(rows, ncol=len(images))}
+        recon = self.reconstructions(images.to(device), masks.to(device), steps)
+        return {"images/inner_steps_" + "_".join(map(str, steps)) + "_truth": [recon[k].cpu() for k in steps]}

@@ -27,13 +27,12 @@ class ConvSetEncoder(nn.Module):
     12.5 dB after 120 steps without, 24.4 dB with).
     """
 
-    #: feed the convolutions channels-last (NHWC) tensors: oneDNN's NHWC kernels are faster on
-    #: CPU for these narrow layers (measured: fwd+bwd of 100 icons at 48 px 0.12 -> 0.09 s on 2
-    #: cores), same values within float rounding. Set by the fast path (engine/fast.py).
-    channels_last: bool = False
-
-    def __init__(self, latent_dim: int = 128, width: int = 32, downsamples: int = 3):
+    def __init__(self, latent_dim: int = 128, width: int = 32, downsamples: int = 3, channels_last: bool = False):
         super().__init__()
+        # channels_last: feed the convolutions NHWC tensors: oneDNN's NHWC kernels are faster on
+        # CPU for these narrow layers (measured: fwd+bwd of 100 icons at 48 px 0.12 -> 0.09 s on 2
+        # cores), same values within float rounding. Part of the fast path (train/fast.py).
+        self.channels_last = channels_last
         # The first convolution already halves the resolution: at full resolution the encoder
         # would cost more than the SIREN it feeds (measured: 4x the FLOPs at 48 px, width 64).
         layers: list[nn.Module] = [nn.Conv2d(4, width, 3, stride=2, padding=1), nn.ReLU()]
@@ -89,10 +88,24 @@ class CodeTable(nn.Module):
         return self.codes(index)  # (B, D)
 
 
-def build_latent_source(kind: str, num_images: int, latent_dim: int) -> nn.Module:
+def build_latent_source(kind: str, num_images: int, latent_dim: int, channels_last: bool = False) -> nn.Module:
     """"conv" -> ConvSetEncoder, "table" -> CodeTable; both are called as source(images, masks, index)."""
     if kind == "conv":
-        return ConvSetEncoder(latent_dim)
+        return ConvSetEncoder(latent_dim, channels_last=channels_last)
     if kind == "table":
         return CodeTable(num_images, latent_dim)
     raise ValueError(f"unknown latent source {kind!r}: use 'conv' or 'table'")
+
+
+def latent_penalty_weight(kind: str, weight: float) -> float:
+    """The weight of the latent prior mean ||z||^2 for a latent source: the code table's free
+    codes need it (DeepSDF's prior, Park et al. 2019), the conv encoder's do not: its latents
+    are standardized per batch, so ||z||^2 is a constant with zero gradient there."""
+    return weight if kind == "table" else 0.0
+
+
+def latent_penalty(latent: torch.Tensor, weight: float) -> torch.Tensor:
+    """weight * mean_b ||z_b||^2 for latents (B, D); an exact zero when weight is 0."""
+    if not weight:
+        return latent.new_zeros(())
+    return weight * latent.pow(2).sum(-1).mean()

@@ -24,7 +24,7 @@ import math
 import torch
 from torch import nn
 
-from models.encoder import build_latent_source
+from models.encoder import build_latent_source, latent_penalty, latent_penalty_weight
 from models.method import Method, Rep, rgb_from_output
 from models.siren import Params, Siren, SirenConfig
 
@@ -66,13 +66,16 @@ class HyperNetwork(nn.Module):
 class HyperINR(Method):
     """Latent source (conv set encoder or code table) -> hypernetwork -> per-image SIREN."""
 
+    decodes_latent = True
+
     def __init__(self, siren_cfg: SirenConfig, latent_source: str, num_images: int,
-                 latent_dim: int = 128, hyper_hidden: int = 256, latent_reg: float = 1e-4):
+                 latent_dim: int = 128, hyper_hidden: int = 256, latent_reg: float = 1e-4,
+                 channels_last: bool = False):
         super().__init__()
         self.siren = Siren(siren_cfg)
-        self.latent_source = build_latent_source(latent_source, num_images, latent_dim)
+        self.latent_source = build_latent_source(latent_source, num_images, latent_dim, channels_last)
         self.hypernet = HyperNetwork(self.siren, latent_dim, hyper_hidden)
-        self.latent_reg = latent_reg
+        self.latent_reg = latent_penalty_weight(latent_source, latent_reg)
         self.handles_unseen_images = latent_source == "conv"
 
     def encode(self, images, masks, index) -> Rep:
@@ -87,4 +90,4 @@ class HyperINR(Method):
         return rgb_from_output(self.siren.functional(rep.params, coords))  # (B, P, 3)
 
     def penalty(self, rep: Rep) -> torch.Tensor:
-        return self.latent_reg * rep.latent.pow(2).sum(-1).mean()
+        return latent_penalty(rep.latent, self.latent_reg)

@@ -38,6 +38,14 @@ class Rep:
         params = {k: v[index] for k, v in self.params.items()} if self.params is not None else None
         return Rep(latent, params)
 
+    @staticmethod
+    def cat(reps: "list[Rep]") -> "Rep":
+        """Concatenate reps along the batch dimension (all with the same fields)."""
+        latent = torch.cat([r.latent for r in reps]) if reps[0].latent is not None else None
+        params = ({k: torch.cat([r.params[k] for r in reps]) for k in reps[0].params}
+                  if reps[0].params is not None else None)
+        return Rep(latent, params)
+
     def detach(self) -> "Rep":
         latent = self.latent.detach() if self.latent is not None else None
         params = {k: v.detach() for k, v in self.params.items()} if self.params is not None else None
@@ -50,10 +58,17 @@ def rgb_from_output(out: torch.Tensor) -> torch.Tensor:
 
 
 class Method(nn.Module):
-    """Base class: subclasses implement `encode`, `decode` and may add a latent penalty."""
+    """Base class: subclasses implement `encode`, `decode` and may add a latent penalty.
 
-    #: whether `encode` works on images outside the training set (amortized or optimized)
+    Capabilities are declared here, as attributes a subclass (or its constructor) sets, so
+    callers read them instead of probing for methods.
+    """
+
+    #: `encode` works on images outside the training set (amortized or optimized)
     handles_unseen_images: bool = True
+    #: a Rep's latent alone decodes: `params_from_latent` emits weights for any latent (or the
+    #: method decodes latents directly), so latents can be blended
+    decodes_latent: bool = False
 
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor) -> Rep:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool, True = observed;
@@ -63,6 +78,16 @@ class Method(nn.Module):
     def decode(self, rep: Rep, coords: torch.Tensor) -> torch.Tensor:
         """coords (P, 2) or (B, P, 2) -> rgb (B, P, 3) in [0, 1] space (not clamped)."""
         raise NotImplementedError
+
+    def params_from_latent(self, latent: torch.Tensor) -> Params | None:
+        """SIREN weights {name: (B, *shape)} for arbitrary latents (B, D), e.g. blended ones;
+        None for a method that decodes latents directly. Only when `decodes_latent`."""
+        raise NotImplementedError(f"{type(self).__name__} does not decode latents")
+
+    def extra_reconstructions(self, images: torch.Tensor, masks: torch.Tensor) -> dict[str, list[torch.Tensor]]:
+        """Method-specific rows of reconstructions for the evaluation's figures:
+        {tag: [rows (K, 3, H, W)]}; the evaluation appends the truth and tiles them. None by default."""
+        return {}
 
     def penalty(self, rep: Rep) -> torch.Tensor:
         """Regularizer added to the training loss (default none)."""

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from models.method import Method, Rep, rgb_from_output
-from models.siren import Siren, SirenConfig
+from models.siren import Siren, SirenConfig, module_key, param_name
 
 
 class PerImageSiren(Method):
@@ -22,13 +22,12 @@ class PerImageSiren(Method):
         super().__init__()
         self.siren = Siren(siren_cfg)
         self.siren.requires_grad_(False)  # the architecture; its weights are copied into the table
-        # ParameterDict keys may not contain ".", so the table is keyed "layers-0-weight" etc.
-        self.table = nn.ParameterDict({
-            name.replace(".", "-"): nn.Parameter(p.detach().expand(num_images, *p.shape).clone())
+        self.table = nn.ParameterDict({  # keyed by module_key(name): ParameterDict keys may not hold "."
+            module_key(name): nn.Parameter(p.detach().expand(num_images, *p.shape).clone())
             for name, p in self.siren.named_parameters()})
 
     def encode(self, images, masks, index) -> Rep:
-        return Rep(params={key.replace("-", "."): p[index] for key, p in self.table.items()})  # {name: (B, *shape)}
+        return Rep(params={param_name(key): p[index] for key, p in self.table.items()})  # {name: (B, *shape)}
 
     def decode(self, rep: Rep, coords: torch.Tensor) -> torch.Tensor:
         return rgb_from_output(self.siren.functional(rep.params, coords))  # (B, P, 3)

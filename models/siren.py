@@ -128,3 +128,13 @@ class Siren(nn.Module):
 
     def forward(self, coords: torch.Tensor, latent: torch.Tensor | None = None) -> torch.Tensor:
         return self.functional(self.params(), coords, latent)
+
+
+def module_key(name: str) -> str:
+    """A parameter name ("layers.0.weight") as an nn.ParameterDict key, which may not contain
+    "." ("layers__0__weight"); `param_name` undoes it. The one escaping used by every method."""
+    return name.replace(".", "__")
+
+
+def param_name(key: str) -> str:
+    return key.replace("__", ".")

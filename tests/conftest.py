@@ -1,9 +1,20 @@
 """Shared fixtures and helpers: tiny image folders made on the fly, the one-line error check."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
+
+from registry import TINY, spec
+from train.config import method_config
+
+
+def tiny_config(name: str, **changes) -> dict:
+    """The full config dict of registry method `name` at its tiny test size (registry.TINY and
+    the method's own `tiny`), as a checkpoint saves it; `changes` override any field."""
+    return dataclasses.asdict(method_config(name, tiny=True, **changes))
 
 
 def write_shapes(folder, count: int = 4, size: int = 24, seed: int = 0):
@@ -32,3 +43,11 @@ def one_line_error(err: pytest.ExceptionInfo, *names: str) -> str:
     for name in names:
         assert name in message, message
     return message
+
+
+def tiny_flags(name: str = "hyper") -> list[str]:
+    """Command-line flags of registry method `name` at its tiny test size (registry.TINY and the
+    method's `tiny`), for the training scripts."""
+    s = spec(name)
+    values = {**TINY, **s.tiny}
+    return [f"--{k.replace('_', '-')}={v}" for k, v in values.items()]

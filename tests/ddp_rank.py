@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-import engine.trainer
+import train.trainer
 
 runs = []
-original_init = engine.trainer.Run.__init__
+original_init = train.trainer.Run.__init__
 
 
 def recording_init(self, *args, **kwargs):
@@ -23,7 +23,7 @@ def recording_init(self, *args, **kwargs):
 
 if __name__ == "__main__":
     script, argv = sys.argv[1], sys.argv[2:]
-    engine.trainer.Run.__init__ = recording_init  # test-only: keep a handle on this rank's run
+    train.trainer.Run.__init__ = recording_init  # test-only: keep a handle on this rank's run
     importlib.import_module(script).main(argv)
     out = Path(argv[argv.index("--out") + 1])
     torch.save(runs[-1].method.state_dict(), out / f"rank{os.environ['RANK']}.pt")

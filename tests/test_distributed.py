@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from engine.checkpoint import load_checkpoint
+from train.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--hr-res", "0", "--unseen", "", "--device", "cpu",

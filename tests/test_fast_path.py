@@ -17,12 +17,14 @@ import pytest
 import torch
 
 import bench
-from engine.errors import UserError
-from engine.fast import fast_method, keep_freed_memory, make_optimizer
-from engine.health import LossGuard
+from errors import UserError
 from models.encoder import ConvSetEncoder
 from models.hypernet import HyperINR
 from models.siren import SirenConfig
+from registry import build_method
+from tests.conftest import tiny_config
+from train.fast import keep_freed_memory, make_optimizer
+from train.health import LossGuard
 
 
 def tiny_batch(b: int = 4, res: int = 16):
@@ -46,7 +48,8 @@ def test_fast_hypernetwork_matches_eager_forward_and_gradients():
     torch.manual_seed(0)
     ref = HyperINR(SirenConfig(hidden=16, hidden_layers=2), "conv", num_images=4, latent_dim=8, hyper_hidden=16)
     fast = copy.deepcopy(ref)
-    assert fast_method(fast) == ["channels-last conv encoder"] and fast.latent_source.channels_last
+    fast.latent_source.channels_last = True  # what registry.py builds from a config with fast=True
+    assert build_method(tiny_config("hyper", fast=True), 4).latent_source.channels_last
     batch = tiny_batch()
     pred_r, pen_r, grads_r = forward_and_grads(ref, batch)
     pred_f, pen_f, grads_f = forward_and_grads(fast, batch)

@@ -12,15 +12,29 @@ import interpolate
 import similarity
 import train_hyper
 import upsample
-from engine.build import build_method, method_from_checkpoint
-from engine.errors import UserError
-from engine.interpolation import applicable_modes, check_mode, crossfade, interpolation_path, lerp, slerp
-from engine.interpolation_metrics import foreground_kept, ghosting_index, nearest_real, path_metrics, smoothness
-from engine.similarity import save_heatmap, select_pairs, weight_similarity
+from analysis.figures import save_heatmap
+from analysis.interpolation import (
+    applicable_modes,
+    check_mode,
+    crossfade,
+    interpolation_path,
+    lerp,
+    slerp,
+)
+from analysis.path_metrics import (
+    foreground_kept,
+    ghosting_index,
+    nearest_real,
+    path_metrics,
+    smoothness,
+)
+from analysis.similarity import select_pairs, weight_similarity
+from errors import UserError
 from models.method import Rep
+from registry import build_method
+from tests.conftest import tiny_config
+from train.checkpoint import method_from_checkpoint
 
-TINY_MODEL = {"hidden": 16, "hidden_layers": 1, "w0": 30.0, "activation": "sine", "encoding": "none",
-              "encoder": "conv", "latent_dim": 8, "hyper_hidden": 16, "latent_reg": 1e-4}
 TRAIN = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--steps", "3", "--hr-res", "0", "--unseen", "",
          "--eval-every", "100", "--device", "cpu", "--lr", "1e-3"]
 
@@ -40,7 +54,7 @@ def test_blends_are_exact_at_the_ends_and_slerp_interpolates_norms():
 @pytest.mark.parametrize("model,mode", [("hyper", "latent"), ("hyper", "weights"), ("concat", "latent")])
 def test_path_endpoints_reproduce_endpoint_renders(model, mode, kind):
     torch.manual_seed(0)
-    method = build_method({**TINY_MODEL, "model": model}, 2).eval()
+    method = build_method(tiny_config(model), 2).eval()
     images = torch.rand(2, 3, 12, 12)
     rep = method.encode(images, torch.ones(2, 1, 12, 12, dtype=torch.bool), torch.arange(2)).detach()
     ends = method.render(rep, 16).clamp(0, 1)  # (2, 3, 16, 16)
@@ -52,8 +66,8 @@ def test_path_endpoints_reproduce_endpoint_renders(model, mode, kind):
 
 
 def test_modes_that_do_not_apply_are_user_errors():
-    concat = build_method({**TINY_MODEL, "model": "concat"}, 2)
-    hyper = build_method({**TINY_MODEL, "model": "hyper"}, 2)
+    concat = build_method(tiny_config("concat"), 2)
+    hyper = build_method(tiny_config("hyper"), 2)
     ones = torch.ones(1, 1, 8, 8, dtype=torch.bool)
     crep = concat.encode(torch.rand(1, 3, 8, 8), ones, torch.arange(1))
     hrep = hyper.encode(torch.rand(1, 3, 8, 8), ones, torch.arange(1))

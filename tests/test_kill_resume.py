@@ -1,6 +1,6 @@
 """A run killed at any moment resumes from its last checkpoint, which is never half-written.
 
-Checkpoints are written to ckpt.pt.tmp and renamed over ckpt.pt (engine.checkpoint), so a
+Checkpoints are written to ckpt.pt.tmp and renamed over ckpt.pt (train.checkpoint), so a
 SIGKILL in the middle of training, or even in the middle of writing a checkpoint, leaves
 the previous complete ckpt.pt, and `--resume` continues from its step.
 """
@@ -20,9 +20,9 @@ import torch
 from conftest import write_shapes
 
 import train_hyper
-from engine.build import build_method
-from engine.checkpoint import capture_rng, load_checkpoint, save_checkpoint
-from engine.sampler import PixelSampler
+from registry import build_method
+from train.checkpoint import capture_rng, load_checkpoint, save_checkpoint
+from train.sampler import PixelSampler
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim", "8", "--hyper-hidden", "16",
@@ -62,7 +62,7 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(tmp_path, caplog, monkey
         return original(self, *a, **kw)
 
     monkeypatch.setattr(PixelSampler, "sample", counting_sample)
-    with caplog.at_level(logging.INFO, logger="engine.trainer"):
+    with caplog.at_level(logging.INFO, logger="train.trainer"):
         metrics = train_hyper.main(args + ["--resume", "--steps", str(saved + 10)])
     assert f"at step {saved}" in caplog.text
     assert calls["n"] == 10, "the resumed run should take only the 10 missing steps"
@@ -83,7 +83,7 @@ def _state(step: int) -> dict:
 # Run in a child: save_checkpoint whose torch.save writes a few bytes, then the process is SIGKILLed.
 DIE_WHILE_WRITING = """
 import os, signal, sys, torch
-from engine.checkpoint import save_checkpoint
+from train.checkpoint import save_checkpoint
 
 def dying_save(obj, f):
     f.write(b"PK\\x03\\x04 the first bytes of a checkpoint")

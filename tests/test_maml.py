@@ -7,12 +7,14 @@ import torch
 from PIL import Image
 
 import train_maml
+from analysis.figures import make_grid
 from data.pixels import pixel_grid, to_pixels
-from engine.errors import UserError
-from meta.adapt import adapt, adapt_batch, adapt_batch_manual, adapt_names, masked_mse
+from errors import UserError
+from meta.adapt import adapt, adapt_batch, adapt_names, masked_mse
 from meta.maml import MamlINR
 from models.method import rgb_from_output
 from models.siren import Siren, SirenConfig
+from tests.maml_reference import adapt_batch_manual
 
 TINY = SirenConfig(hidden=16, hidden_layers=1)
 
@@ -38,7 +40,8 @@ def inner_problem(b: int = 3, res: int = 8):
 
 def maml(**cfg) -> MamlINR:
     torch.manual_seed(0)
-    return MamlINR(TINY, {"inner_steps": 2, "inner_lr": 1e-2, **cfg})
+    args = {"inner_steps": 2, "inner_lr": 1e-2, "meta_sgd": True, "first_order": False, "adapt": "all", **cfg}
+    return MamlINR(TINY, **args)
 
 
 def meta_grads(method: MamlINR, images, masks) -> dict[str, torch.Tensor]:
@@ -128,8 +131,8 @@ def test_method_eval_represent_and_grids():
     assert all(v.shape[0] == 2 and not v.requires_grad for v in rep.params.values())
     torch.testing.assert_close(method.represent(images, masks).params["layers.0.bias"], rep.params["layers.0.bias"])
     assert method.render(rep, 16).shape == (2, 3, 16, 16)
-    grids = method.extra_grids(images, masks)
-    (tag, grid), = grids.items()
+    (tag, rows), = method.extra_reconstructions(images, masks).items()
+    grid = make_grid(torch.cat([*rows, images]), ncol=2)
     assert tag == "images/inner_steps_0_1_2_truth" and grid.shape == (3, 4 * 10 + 2, 2 * 10 + 2)
 
 

@@ -7,7 +7,6 @@ resolution 0/-3/100000) live in test_data_loader.py and are not repeated here.
 """
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import logging
@@ -24,13 +23,9 @@ import torch
 from conftest import one_line_error, write_shapes
 from PIL import Image
 
-import train_hyper
 from data.decode import to_rgb
 from data.images import check_resolution, load_images
-from engine.build import build_method, method_from_checkpoint
-from engine.checkpoint import capture_rng, load_checkpoint, save_checkpoint
-from engine.cli import run_main
-from engine.errors import UserError
+from errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim", "8", "--hyper-hidden", "16",

@@ -5,29 +5,26 @@ Split from test_robustness.py (inputs); the helpers are repeated where both need
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
-import logging
 import os
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import one_line_error, write_shapes
-from PIL import Image
+from conftest import one_line_error
 
 import train_hyper
-from data.decode import to_rgb
-from data.images import check_resolution, load_images
-from engine.build import build_method, method_from_checkpoint
-from engine.checkpoint import capture_rng, load_checkpoint, save_checkpoint
-from engine.cli import run_main
-from engine.errors import UserError
+from cli import run_main
+from errors import UserError
+from registry import build_method
+from train.checkpoint import (
+    capture_rng,
+    load_checkpoint,
+    method_from_checkpoint,
+    save_checkpoint,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim", "8", "--hyper-hidden", "16",
@@ -39,7 +36,7 @@ TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim",
 # --------------------------------------------------------------------------- checkpoints
 
 def tiny_state() -> dict:
-    """A valid checkpoint state of a tiny hypernetwork, as engine.trainer writes it."""
+    """A valid checkpoint state of a tiny hypernetwork, as train.trainer writes it."""
     cfg = dataclasses.asdict(train_hyper.HyperConfig(res=12, hidden=16, hidden_layers=1, latent_dim=8, hyper_hidden=16))
     method = build_method(cfg, 2)
     optimizer = torch.optim.Adam(method.parameters())
@@ -168,7 +165,7 @@ def test_bad_flags_exit_2_with_one_line(shapes_dir, tmp_path, capsys, flags, mes
 
 def _poison_targets_from(step: int, value: float, monkeypatch) -> None:
     """From training step `step` on, the sampled targets become `value` (NaN, or far outside [0, 1])."""
-    from engine.sampler import PixelSampler
+    from train.sampler import PixelSampler
 
     original, calls = PixelSampler.sample, {"n": 0}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from data.pixels import heldout_mask, pixel_grid
-from engine.sampler import PixelSampler
+from train.sampler import PixelSampler
 
 
 def lowres_index(coords: torch.Tensor, res: int) -> torch.Tensor:

@@ -7,11 +7,10 @@ import pytest
 import torch
 
 import train_hyper
-from engine.build import method_from_checkpoint
-from engine.checkpoint import load_checkpoint
-from engine.errors import UserError
-from engine.schedule import budget_progress, lr_factor
-from engine.trainer import Run
+from errors import UserError
+from train.checkpoint import load_checkpoint, method_from_checkpoint
+from train.schedule import budget_progress, lr_factor
+from train.trainer import Run
 
 TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim", "8", "--hyper-hidden", "16",
         "--eval-every", "2", "--image-every", "2", "--ckpt-every", "2", "--hr-res", "24", "--unseen", "",

@@ -2,7 +2,7 @@
 
 A checkpoint is a dict {format, script, config, names, model, optimizer, step, rng,
 elapsed}. `config` is the script's dataclass as a dict, `names` the training images, so
-`engine.build.method_from_checkpoint` needs nothing else.
+`method_from_checkpoint` needs nothing else.
 
 Writing never leaves a half-written or NaN checkpoint behind: the file is written to
 `ckpt.pt.tmp`, fsynced and renamed over `ckpt.pt` (a run killed at any moment keeps the
@@ -20,10 +20,12 @@ from pathlib import Path
 
 import torch
 
-from engine.errors import UserError
+from errors import UserError
+from models.method import Method
+from registry import build_method
 
 FORMAT = 1
-# key -> accepted types; all are written by engine.trainer, and a resume needs every one.
+# key -> accepted types; all are written by train.trainer, and a resume needs every one.
 SCHEMA = {"format": int, "script": str, "config": dict, "names": list, "model": dict, "optimizer": dict,
           "step": int, "rng": dict, "elapsed": (int, float)}
 REQUIRED = tuple(SCHEMA)
@@ -59,9 +61,35 @@ def save_checkpoint(path: Path, state: dict) -> None:
     _fsync_dir(path.parent)  # make the rename itself durable (power loss), where the OS allows it
 
 
-def load_checkpoint(path: Path, map_location="cpu") -> dict:
-    """Load and sanity-check a checkpoint; any problem is a one-line UserError."""
+def load_checkpoint(path: Path) -> dict:
+    """Load and sanity-check a checkpoint (its weights fit its own config); any problem is a
+    one-line UserError."""
+    return open_checkpoint(path)[0]
+
+
+def method_from_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[Method, dict]:
+    """Rebuild a trained method from its checkpoint alone; returns (method in eval mode, checkpoint)."""
+    state, method = open_checkpoint(path)
+    return method.to(device).eval(), state
+
+
+def open_checkpoint(path: Path, state: dict | None = None, config: dict | None = None) -> tuple[dict, Method]:
+    """Load and check a checkpoint and build its method with the weights loaded, once.
+
+    state: the checkpoint's dict when already read (`read_checkpoint`); config: the config to
+    build from (default the checkpoint's own; a resumed run passes its config, which may
+    differ only in flags that do not change the weights). Returns (state, method).
+    """
     path = Path(path)
+    state = read_checkpoint(path) if state is None else state
+    method = _build_fitting(path, state, state["config"] if config is None else config)
+    method.load_state_dict(state["model"])
+    return state, method
+
+
+def read_checkpoint(path: Path, map_location="cpu") -> dict:
+    """The checkpoint's dict, its schema and finiteness checked (its weights against its
+    config are checked when its method is built: `open_checkpoint`)."""
     if not path.is_file():
         if path.with_name(path.name + ".tmp").is_file():
             raise UserError(f"checkpoint {path} not found, only a partial {path.name}.tmp (the run was killed while "
@@ -84,12 +112,11 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
     bad = _non_finite(state["model"])
     if bad:
         raise UserError(f"checkpoint {path} holds NaN/inf weights ({bad}): the run diverged; retrain with a lower --lr")
-    _check_weights_fit_config(path, state)
     return state
 
 
 def _check_schema(path: Path, state) -> None:
-    """Keys and types of a checkpoint written by engine.trainer."""
+    """Keys and types of a checkpoint written by train.trainer."""
     if not isinstance(state, dict):
         raise UserError(f"{path} is not a checkpoint of this project (it holds a {type(state).__name__}, not a dict); "
                         "pass a ckpt.pt written by train_*.py")
@@ -111,19 +138,19 @@ def _check_schema(path: Path, state) -> None:
                         "delete it and retrain, or restore a copy")
 
 
-def _check_weights_fit_config(path: Path, state: dict) -> None:
-    """Rebuild the model the config describes and compare weight names and shapes.
+def _build_fitting(path: Path, state: dict, config: dict) -> Method:
+    """Build the model the config describes and compare weight names and shapes with the
+    checkpoint's: returns the (untrained) model when they fit.
 
     Catches an edited tensor or a config from another version of the code here, with one
     line, instead of as a load_state_dict traceback wherever the checkpoint is used.
     """
-    from engine.build import build_method  # here, not at the top: engine.build imports this module
-
     try:
         # On the CPU: cheaper than the meta device's first use (~2 s), and even the default
         # models are a few MB. fork_rng: building must not move the caller's random stream.
         with torch.random.fork_rng(devices=[]):
-            expected = build_method(state["config"], len(state["names"])).state_dict()
+            method = build_method(config, len(state["names"]))
+            expected = method.state_dict()
     except UserError as err:
         raise UserError(f"checkpoint {path}: {err}") from None
     except Exception as err:  # noqa: BLE001 (a config from another version fails in many ways)
@@ -138,6 +165,7 @@ def _check_weights_fit_config(path: Path, state: dict) -> None:
         more = f" and {len(problems) - 2} more" if len(problems) > 2 else ""
         raise UserError(f"checkpoint {path}: its weights do not fit its own config ({'; '.join(problems[:2])}{more}); "
                         "it was edited or written by another version of the code: retrain")
+    return method
 
 
 def _non_finite(tensors: dict) -> str:

@@ -16,9 +16,9 @@ import logging
 
 import torch
 
+from analysis.figures import error_map, make_grid
 from data.images import ImageSet, lanczos_resize, load_images
-from engine.errors import UserError
-from engine.figures import error_map, make_grid, upscale_nearest
+from errors import UserError
 from models.method import Method, Rep
 
 log = logging.getLogger(__name__)
@@ -116,17 +116,10 @@ class Evaluator:
             grids["images/error_x4"] = make_grid(error_map(recon[:k], self.train.images[:k]))
             if self.hr is not None:
                 grids[f"images/render_{self.hr.res}"] = make_grid(upsampled[:k])
-            if hasattr(method, "extra_grids"):  # method-specific sheets, e.g. MAML after 0/1/k inner steps
-                grids.update(method.extra_grids(self.train.images[:k], observed[:k]))
+            for tag, rows in method.extra_reconstructions(self.train.images[:k], observed[:k]).items():
+                grids[tag] = make_grid(torch.cat([*rows, self.train.images[:k]]), ncol=k)  # e.g. MAML after 0/1/k steps
             if self.unseen is not None and method.handles_unseen_images:
                 pair = torch.cat([self.unseen.images[:k], unseen_recon[:k]])
                 grids["images/unseen_truth_and_reconstruction"] = make_grid(pair, ncol=k)
         method.train(was_training)
         return scalars, grids
-
-
-def upsample_sheet(lowres: torch.Tensor, lanczos: torch.Tensor, render: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
-    """Rows per icon: low-res input (nearest), Lanczos, method render, truth: one (3, H, W) grid."""
-    res = truth.shape[-1]
-    rows = torch.stack([upscale_nearest(lowres, res), lanczos, render, truth], dim=1).flatten(0, 1)
-    return make_grid(rows, ncol=4)

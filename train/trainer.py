@@ -7,9 +7,9 @@ steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RN
 
 `Run` holds one run's state and takes one step; `train` adds the folder, logging,
 evaluation and checkpoints around it; bench.py times the very same `Run.step`. Under
-torchrun each process takes its shard of every batch (engine/distributed.py) and only rank
+torchrun each process takes its shard of every batch (train/distributed.py) and only rank
 0 writes. The host reads the loss only every 10 steps (and at evaluation/checkpoints), so
-on a GPU the steps queue up without a sync (the health check in engine/health.py too).
+on a GPU the steps queue up without a sync (the health check in train/health.py too).
 """
 from __future__ import annotations
 
@@ -25,31 +25,49 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from analysis.evaluate import Evaluator
+from analysis.figures import save_png
+from cli import resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
-from engine.build import build_method
-from engine.checkpoint import capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from engine.config import RESUMABLE_CHANGES, resolve_device
-from engine.distributed import (DistInfo, barrier, check_batch, init_distributed, max_over_ranks, mean_over_ranks,
-                                shard, shutdown, wrap)
-from engine.errors import UserError
-from engine.evaluate import Evaluator
-from engine.fast import enable_fast_path, fast_method, make_optimizer, to_device
-from engine.figures import save_png
-from engine.health import LossGuard
-from engine.schedule import budget_progress, lr_factor
-from engine.sampler import PixelSampler
+from errors import UserError
+from models.method import Method
+from registry import build_method
+from train.checkpoint import (
+    capture_rng,
+    open_checkpoint,
+    read_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
+from train.config import RESUMABLE_CHANGES
+from train.distributed import (
+    DistInfo,
+    barrier,
+    check_batch,
+    init_distributed,
+    max_over_ranks,
+    mean_over_ranks,
+    shard,
+    shutdown,
+    wrap,
+)
+from train.fast import enable_fast_path, make_optimizer, to_device
+from train.health import LossGuard
+from train.sampler import PixelSampler
+from train.schedule import budget_progress, lr_factor
 
 log = logging.getLogger(__name__)
 
 
 def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
-    """Apply --resume / --overwrite to the output folder; returns (config, checkpoint or None).
-    Every rank checks; only rank 0 deletes, after all have checked (so all agree)."""
+    """Apply --resume / --overwrite to the output folder; returns (config, checkpoint or None,
+    the checkpoint's method with its weights or None). Every rank checks; only rank 0 deletes,
+    after all have checked (so all agree)."""
     out = Path(cfg.out)
     ckpt_path = out / "ckpt.pt"
     if cfg.resume:
-        ckpt = load_checkpoint(ckpt_path)
+        ckpt = read_checkpoint(ckpt_path)
         if ckpt["script"] != script:
             raise UserError(f"{ckpt_path} was written by {ckpt['script']}.py, not {script}.py: resume it with that script")
         saved = ckpt["config"]
@@ -59,7 +77,9 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
                                 f"{saved.get(name)}: drop the flag to resume, or use a new --out")
         changes = {name: getattr(cfg, name) for name in given & RESUMABLE_CHANGES}
         known = {f.name for f in dataclasses.fields(cfg)}
-        return type(cfg)(**{**{k: v for k, v in saved.items() if k in known}, **changes}), ckpt
+        cfg = type(cfg)(**{**{k: v for k, v in saved.items() if k in known}, **changes})
+        _, method = open_checkpoint(ckpt_path, ckpt, dataclasses.asdict(cfg))
+        return cfg, ckpt, method
     if out.exists() and any(out.iterdir()):
         if not cfg.overwrite:
             raise UserError(f"output folder {out} already exists: pass --resume to continue it, "
@@ -67,31 +87,32 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
         barrier(info)
         if info.is_main:
             shutil.rmtree(out)
-    return cfg, None
+    return cfg, None, None
 
 
 class Run:
     """One run's data, method, optimizer and step generator on `device`; `step()` trains one step.
 
-    With `ckpt`, model, optimizer, generator and counters continue from it exactly.
+    With `ckpt` (and its `method`, weights loaded: `prepare_run`), model, optimizer, generator
+    and counters continue from it exactly.
     """
 
-    def __init__(self, cfg, device: torch.device, info: DistInfo = DistInfo(), ckpt: dict | None = None):
+    def __init__(self, cfg, device: torch.device, info: DistInfo = DistInfo(), ckpt: dict | None = None,
+                 method: Method | None = None):
         self.cfg, self.device, self.info = cfg, device, info
         self.fast_path = enable_fast_path(device) if cfg.fast else []
         torch.manual_seed(cfg.seed)
         self.train_set = load_images(cfg.data, cfg.res)
         if ckpt is not None and ckpt["names"] != self.train_set.names:
             raise UserError(f"{Path(cfg.out) / 'ckpt.pt'} was trained on other images than {cfg.data}: use the same --data")
-        self.heldout = heldout_mask(len(self.train_set), cfg.res, seed=0)  # (N, 1, res, res), fixed for every run
+        self.heldout = heldout_mask(len(self.train_set), cfg.res)  # (N, 1, res, res), fixed for every run
         hr_images = load_images(cfg.data, cfg.hr_supervision).images if cfg.hr_supervision else None
         self.sampler = PixelSampler(self.train_set.images, self.heldout, hr_images).to(device)
         self.images = to_device(self.train_set.images, device)  # (N, 3, res, res)
         self.observed = to_device(~self.heldout, device)  # (N, 1, res, res)
         self.n = len(self.train_set)
         check_batch(min(cfg.batch, self.n), info)
-        self.method = build_method(dataclasses.asdict(cfg), self.n).to(device)
-        self.fast_path += fast_method(self.method) if cfg.fast else []
+        self.method = (method if method is not None else build_method(dataclasses.asdict(cfg), self.n)).to(device)
         self.optimizer = make_optimizer(self.method.parameters(), cfg.lr, cfg.fast)
         self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -102,7 +123,6 @@ class Run:
         self.clock = 0.0
         self.last_loss = torch.zeros((), device=device)
         if ckpt is not None:
-            self.method.load_state_dict(ckpt["model"])
             self.optimizer.load_state_dict(ckpt["optimizer"])
             restore_rng(ckpt["rng"], self.gen)
             self.step_count, self.elapsed = ckpt["step"], ckpt["elapsed"]
@@ -111,7 +131,7 @@ class Run:
         self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info))
 
     def progress(self) -> float:
-        """Fraction of the budget used (engine/schedule.py), on the clock every rank agrees on."""
+        """Fraction of the budget used (train/schedule.py), on the clock every rank agrees on."""
         seconds = self.clock if self.info.enabled else self.elapsed
         return budget_progress(self.step_count, seconds, self.cfg.steps, self.cfg.minutes)
 
@@ -161,12 +181,12 @@ def train(cfg, given: set[str], script: str) -> dict:
 
 
 def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.device) -> dict:
-    cfg, ckpt = prepare_run(cfg, given, script, info)
+    cfg, ckpt, method = prepare_run(cfg, given, script, info)
     out = Path(cfg.out)
     main = info.is_main
     if main:
         out.mkdir(parents=True, exist_ok=True)
-    run = Run(cfg, device, info, ckpt)
+    run = Run(cfg, device, info, ckpt, method)
     if ckpt is not None:
         log.info("resuming %s at step %d", out, run.step_count)
     if main and run.fast_path:

@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from engine.errors import UserError
+from errors import UserError
 
 
 @dataclass(frozen=True)

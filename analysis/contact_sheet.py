@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analysis.figures import make_grid, save_png
+from cli import parse_config, run_main
 from data.images import load_images
-from engine.cli import run_main
-from engine.config import parse_config
-from engine.figures import make_grid, save_png
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from data.pixels import pixel_grid, to_pixels
-from engine.fast import to_device  # pinned, non-blocking copies on CUDA
+from train.fast import to_device  # pinned, non-blocking copies on CUDA
 
 
 class PixelSampler:

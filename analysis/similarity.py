@@ -24,11 +24,7 @@ Pair selection (`select_pairs`), the rule written into pairs.json:
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from models.siren import Params
 
@@ -38,9 +34,6 @@ PAIR_RULE = ("similar: greedy by decreasing representation similarity among pair
 
 # viridis sampled at 9 points (van der Walt & Smith, matplotlib's default colour map): dark
 # blue = low, yellow = high, perceptually uniform and readable in greyscale.
-VIRIDIS = np.array([[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
-                    [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], dtype=np.float64)
-
 
 def cosine_matrix(x: torch.Tensor, center: bool = True) -> torch.Tensor:
     """(N, D) -> (N, N) cosine similarities of the rows (of the centred rows by default)."""
@@ -119,34 +112,3 @@ def spectral_order(similarity: torch.Tensor) -> torch.Tensor:
     w = (similarity.double() + 1).clamp_min(0)  # (N, N) non-negative affinities
     _, vectors = torch.linalg.eigh(torch.diag(w.sum(1)) - w)  # graph Laplacian, ascending eigenvalues
     return torch.argsort(vectors[:, 1])
-
-
-def colorize(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """(H, W) floats -> (H, W, 3) uint8 viridis; NaN and values outside are clipped."""
-    x = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1) * (len(VIRIDIS) - 1)
-    lo = np.floor(x).astype(int).clip(0, len(VIRIDIS) - 2)
-    frac = (x - lo)[..., None]
-    return (VIRIDIS[lo] * (1 - frac) + VIRIDIS[lo + 1] * frac + 0.5).astype(np.uint8)
-
-
-def save_heatmap(matrix: torch.Tensor | np.ndarray, path: Path, vmin: float, vmax: float,
-                 title: str = "", cell: int = 0) -> Path:
-    """Write an (N, N) matrix as a PNG heatmap with a colour bar and its min/max labels.
-    cell: pixels per entry (0 = enough for a ~400 px map); no matplotlib needed."""
-    m = np.asarray(matrix, dtype=np.float64)
-    n = m.shape[0]
-    cell = cell or max(1, 400 // n)
-    body = np.kron(colorize(m, vmin, vmax), np.ones((cell, cell, 1), np.uint8))  # (n*cell, n*cell, 3)
-    side, top, bar_w = n * cell, 18, 14
-    canvas = Image.new("RGB", (side + bar_w + 64, side + top + 6), "white")
-    canvas.paste(Image.fromarray(body), (4, top))
-    ramp = colorize(np.linspace(vmax, vmin, side)[:, None].repeat(bar_w, 1), vmin, vmax)  # (side, bar_w, 3)
-    canvas.paste(Image.fromarray(ramp), (side + 10, top))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((4, 3), title, fill="black")
-    draw.text((side + bar_w + 13, top), f"{vmax:.3g}", fill="black")
-    draw.text((side + bar_w + 13, top + side - 11), f"{vmin:.3g}", fill="black")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path)
-    return path

@@ -25,9 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
-from data.images import ImageSet, load_images
-from data.pixels import heldout_mask
-from engine.errors import UserError
+from errors import UserError
 from models.method import Method, Rep
 
 MODES = ("pixel", "latent", "weights")
@@ -70,7 +68,7 @@ def blend(a: torch.Tensor, b: torch.Tensor, t: float, kind: str = "lerp") -> tor
 def latent_decodable(method: Method, rep: Rep) -> bool:
     """Whether a blended latent alone can be decoded: the method reads latents directly
     (rep has no params) or turns latents into weights (`params_from_latent`)."""
-    return rep.latent is not None and (rep.params is None or hasattr(method, "params_from_latent"))
+    return rep.latent is not None and method.decodes_latent
 
 
 def applicable_modes(method: Method, rep: Rep) -> list[str]:
@@ -95,7 +93,7 @@ def blend_rep(method: Method, rep_a: Rep, rep_b: Rep, t: float, mode: str, kind:
     """The representation at t of a one-image pair (reps of batch size 1)."""
     if mode == "latent":
         latent = blend(rep_a.latent, rep_b.latent, t, kind)  # (1, D)
-        params = method.params_from_latent(latent) if rep_a.params is not None else None
+        params = method.params_from_latent(latent)  # None where decode reads the latent itself
         return Rep(latent=latent, params=params)
     if mode == "weights":
         # No latent: the weights alone must carry the image (hyper's decode reads only params).
@@ -122,53 +120,9 @@ def interpolation_path(method: Method, rep_a: Rep, rep_b: Rep, ts: Sequence[floa
     check_mode(method, rep_a, mode)
     if mode == "pixel":
         if endpoints is None:
-            ends = method.render(Rep(*_cat(rep_a, rep_b)), res).cpu().clamp(0, 1)  # (2, 3, res, res)
+            ends = method.render(Rep.cat([rep_a, rep_b]), res).cpu().clamp(0, 1)  # (2, 3, res, res)
             endpoints = (ends[0], ends[1])
         return crossfade(endpoints[0], endpoints[1], ts)
     reps = [blend_rep(method, rep_a, rep_b, t, mode, kind) for t in ts]
-    batch = Rep(*_cat(*reps))  # one render call for all frames
+    batch = Rep.cat(reps)  # one render call for all frames
     return method.render(batch, res).cpu().clamp(0, 1)  # (T, 3, res, res)
-
-
-def _cat(*reps: Rep) -> tuple:
-    """Concatenate reps along the batch dimension -> (latent, params)."""
-    latent = torch.cat([r.latent for r in reps]) if reps[0].latent is not None else None
-    params = {k: torch.cat([r.params[k] for r in reps]) for k in reps[0].params} if reps[0].params is not None else None
-    return latent, params
-
-
-# ----- endpoint selection, shared by interpolate.py, similarity.py and upsample.py -----
-
-def training_set(ckpt: dict) -> tuple[ImageSet, torch.Tensor]:
-    """The checkpoint's training images and the observed-pixel masks the encoder saw in
-    training (N, 1, res, res) bool; UserError if the data changed since training."""
-    cfg = ckpt["config"]
-    images = load_images(cfg["data"], cfg["res"])
-    if images.names != ckpt["names"]:
-        raise UserError(f"data set {cfg['data']!r} no longer holds the images this checkpoint was trained on: "
-                        "restore the data or retrain")
-    return images, ~heldout_mask(len(images), images.res, seed=0)  # the trainer's fixed mask
-
-
-def resolve_index(key: str | int, names: list[str]) -> int:
-    """A training image by index ("3", negative allowed) or by name -> its row; UserError otherwise."""
-    text = str(key).strip()
-    if text.lstrip("-").isdigit():
-        k = int(text)
-        if not -len(names) <= k < len(names):
-            raise UserError(f"image index {k} is out of range: the checkpoint has {len(names)} training images "
-                            f"(0..{len(names) - 1})")
-        return k % len(names)
-    if text in names:
-        return names.index(text)
-    close = [n for n in names if text.lower() in n.lower()][:5]
-    hint = f" (did you mean {', '.join(close)}?)" if close else f" (e.g. {', '.join(names[:3])})"
-    raise UserError(f"no training image named {text!r}{hint}: pass a name or an index 0..{len(names) - 1}")
-
-
-def encode_images(method: Method, images: ImageSet, observed: torch.Tensor, index: list[int]) -> Rep:
-    """Encode training images `index` from their observed pixels, as in training: detached Rep."""
-    device = next(method.parameters()).device
-    idx = torch.tensor(index, dtype=torch.long)
-    # no torch.no_grad(): an optimizing encoder (MAML's inner loop) needs autograd
-    return method.encode(images.images[idx].to(device), observed[idx].to(device), idx.to(device)).detach()

@@ -4,6 +4,6 @@
 class UserError(Exception):
     """A problem the user can fix (bad input file, bad flag, mismatched checkpoint).
 
-    The message is one line that names the problem and the fix; `engine.cli.run_main`
+    The message is one line that names the problem and the fix; `cli.run_main`
     prints it without a traceback.
     """

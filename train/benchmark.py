@@ -1,12 +1,12 @@
 """Benchmark workers for bench.py: one process per path, so every ratio is fair.
 
-The fast path changes process-wide state (glibc malloc thresholds, engine/fast.py) that
+The fast path changes process-wide state (glibc malloc thresholds, train/fast.py) that
 cannot be undone: a heap grown by the fast path also serves the reference's allocations
 later. So the eager reference and the fast path each live in a fresh spawned process, and
 bench.py alternates short segments between them (only one runs at a time): load on the
 shared cores changes slowly compared with a segment, so it cancels in the ratios.
 
-A worker holds one `engine.trainer.Run` (the real training step) and answers commands:
+A worker holds one `train.trainer.Run` (the real training step) and answers commands:
     ("train", k)     k training steps -> seconds (device synced), steps so far
     ("psnr",)        train-pixel PSNR (dB) of the current model, as psnr/train_pixels
     ("render", res)  images rendered per second at res x res (encode excluded)
@@ -23,8 +23,8 @@ import traceback
 
 import torch
 
+from analysis.evaluate import encode_all, psnr, render_all
 from data.pixels import pixel_grid
-from engine.evaluate import encode_all, psnr, render_all
 from models.siren import Siren, SirenConfig
 
 
@@ -85,8 +85,8 @@ def measure_rates(spec: dict, device: torch.device, repeats: int = 5) -> dict:
 def _serve(conn, cfg, threads: int) -> None:
     """Worker main loop (runs in the spawned process)."""
     torch.set_num_threads(threads)
-    from engine.config import resolve_device
-    from engine.trainer import Run
+    from cli import resolve_device
+    from train.trainer import Run
 
     device = resolve_device(cfg.device)
     run = Run(cfg, device)
@@ -114,7 +114,7 @@ def _answer(run, cfg, device: torch.device, base_rss: int, state: dict, cmd: str
         run.guard.flush()
         sync(device)
         return time.perf_counter() - t0, run.step_count
-    if cmd == "psnr":  # psnr/train_pixels of engine.evaluate.Evaluator
+    if cmd == "psnr":  # psnr/train_pixels of analysis.evaluate.Evaluator
         run.method.eval()
         rep = encode_all(run.method, run.images, run.observed)
         value = psnr(render_all(run.method, rep, cfg.res), run.train_set.images, ~run.heldout).mean().item()

@@ -26,7 +26,7 @@ from typing import Callable
 
 import torch
 
-from engine.errors import UserError
+from errors import UserError
 
 MAX_MSE = 10.0
 

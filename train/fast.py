@@ -11,10 +11,11 @@ Every part was measured against the eager reference (`--no-fast`) on the 2-core 
    jemalloc does, without a preload). Bit-identical results; the process keeps its peak heap.
 2. Fused Adam: one kernel over all parameters instead of ~10 ops per tensor (16 -> 4 ms per
    step for the hypernetwork's 3.5M parameters). Differs from the loop version by float
-   rounding (1e-7 after 50 steps). On CUDA it also lets engine.health skip a bad step
+   rounding (1e-7 after 50 steps). On CUDA it also lets train.health skip a bad step
    without a host sync.
-3. Channels-last input to the conv encoder (ConvSetEncoder.channels_last): oneDNN's NHWC
-   kernels, ~20% faster fwd+bwd on CPU.
+3. Channels-last input to the conv encoder (ConvSetEncoder(channels_last=True), set at
+   construction from the config's `fast` by registry.py): oneDNN's NHWC kernels, ~20% faster
+   fwd+bwd on CPU.
 Measured and NOT used: torch.compile of the SIREN forward (5-35 s compile per process, 5-10%
 on the default step once 1-3 are on; needs a working C++ toolchain and Python headers
 wherever it runs), a range-reduced polynomial sine (no gain: at these sizes sin runs at the
@@ -29,7 +30,6 @@ import ctypes
 import ctypes.util
 
 import torch
-from torch import nn
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h>
 KEEP_BYTES = 1 << 30  # blocks up to 1 GiB come from, and go back to, the heap
@@ -48,14 +48,6 @@ def keep_freed_memory() -> bool:
 def enable_fast_path(device: torch.device) -> list[str]:
     """Apply the process-wide part of the fast path for `device`; returns what was enabled."""
     return ["malloc keeps freed blocks"] if device.type == "cpu" and keep_freed_memory() else []
-
-
-def fast_method(method: nn.Module) -> list[str]:
-    """Switch on the per-module parts of the fast path; returns what was enabled."""
-    convs = [m for m in method.modules() if hasattr(type(m), "channels_last")]
-    for module in convs:
-        module.channels_last = True
-    return ["channels-last conv encoder"] if convs else []
 
 
 def make_optimizer(params, lr: float, fast: bool) -> torch.optim.Adam:

@@ -1,0 +1,32 @@
+"""Upsampling figures: a low-resolution input beside Lanczos, each model's render at a high
+resolution and the true high-resolution image, one row per icon, labelled columns.
+Written once for upsample.py (one method) and study.py (every method)."""
+from __future__ import annotations
+
+import torch
+
+from analysis.endpoints import encode_images
+from analysis.evaluate import psnr, render_all
+from analysis.figures import label_columns, make_grid, upscale_nearest
+from data.images import ImageSet, lanczos_resize
+from models.method import Method
+
+
+def upsampled(method: Method, images: ImageSet, observed: torch.Tensor, index: list[int], res: int) -> torch.Tensor:
+    """Training images `index`, encoded from their observed pixels, rendered at res: (K, 3, res, res) in [0, 1]."""
+    rep = encode_images(method, images, observed, index)
+    return render_all(method, rep, res).clamp(0, 1)
+
+
+def upsample_sheet(lowres: torch.Tensor, renders: dict[str, torch.Tensor], truth: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """lowres (K, 3, r, r); renders {label: (K, 3, R, R)}; truth (K, 3, R, R).
+
+    Returns (the labelled sheet (3, H, W): columns input (nearest), Lanczos, each render, truth;
+    PSNR per column {label: (K,) dB}, Lanczos included).
+    """
+    res = truth.shape[-1]
+    columns = {"lanczos": lanczos_resize(lowres, res), **renders}  # label -> (K, 3, R, R)
+    scores = {label: psnr(images, truth) for label, images in columns.items()}  # label -> (K,)
+    tiles = torch.stack([upscale_nearest(lowres, res), *columns.values(), truth], 1).flatten(0, 1)
+    labels = [f"input {lowres.shape[-1]} px", *columns, f"true {res} px"]
+    return label_columns(make_grid(tiles, ncol=len(labels)), labels, res), scores

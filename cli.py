@@ -1,0 +1,89 @@
+"""Entry-point plumbing shared by every script: a dataclass config turned into argparse flags,
+its validation, the device choice, and user errors printed as one line with exit code 2.
+
+Every script has one dataclass config; `parse_config` generates a `--flag` per field (with
+the field's type and default), and training saves the config into every checkpoint so a
+checkpoint rebuilds its model alone.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+import sys
+from dataclasses import fields
+
+import torch
+
+from errors import UserError
+
+CHOICES = {"activation": ("sine", "relu"), "encoding": ("none", "positional", "fourier")}
+
+
+def run_main(main, argv=None) -> None:
+    """Call `main(argv)`; print a UserError as `error: ...` and exit 2, never a traceback."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        main(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: the last checkpoint is kept; rerun with --resume to continue", file=sys.stderr)
+        sys.exit(130)
+
+
+def _flag_type(field: dataclasses.Field):
+    kind = field.type if isinstance(field.type, type) else eval(field.type, {})  # noqa: S307 (own annotations)
+    return kind
+
+
+def parse_config(cls, argv=None, choices: dict | None = None):
+    """Build `cls` from command-line flags; returns (config, set of field names given explicitly)."""
+    choices = {**CHOICES, **(choices or {})}
+    parser = argparse.ArgumentParser(description=(cls.__doc__ or "").strip())
+    for f in fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        kind = _flag_type(f)
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"default: {f.default}")
+        else:
+            parser.add_argument(flag, type=kind, default=None, choices=choices.get(f.name),
+                                help=f"default: {f.default}")
+    args = vars(parser.parse_args(argv))
+    given = {k for k, v in args.items() if v is not None}
+    cfg = cls(**{k: v for k, v in args.items() if v is not None})
+    validate(cfg)
+    return cfg, given
+
+
+def validate(cfg) -> None:
+    """Reject values that cannot be meant, with a one-line fix."""
+    for name in ("steps", "batch", "res", "eval_every", "image_every", "ckpt_every", "hidden"):
+        if getattr(cfg, name, 1) <= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
+    for name, value in vars(cfg).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+    for name in ("pixels", "hr_res", "hr_supervision", "minutes", "unseen_count", "hidden_layers"):
+        if getattr(cfg, name, 0) < 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if getattr(cfg, "lr", 1) <= 0:
+        raise UserError(f"--lr must be positive, got {cfg.lr}")
+    if not 0 <= getattr(cfg, "lr_final", 1) <= 1:
+        raise UserError(f"--lr-final is a fraction of --lr in [0, 1], got {cfg.lr_final}")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda when present, else cpu; an unavailable device is a UserError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name!r} is not a device: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name} asked for, but no CUDA GPU is visible: use --device cpu")
+    return device

@@ -1,0 +1,101 @@
+"""The table of methods, in the style of DiT's model table: one line per method.
+
+    METHODS[name] = MethodSpec(build, script, summary, defaults, tiny)
+
+`build(cfg, num_images)` turns a training config (a dict, as saved in every checkpoint) into
+an untrained `Method`; `script` names the training script whose dataclass config the method
+reads; `defaults` are the config values this method needs that differ from that script's
+defaults (applied unless a flag says otherwise); `tiny` are the config values of a model
+small enough for tests and `study.py --quick`. Capabilities (decodes latents, handles unseen
+images, extra figures) are declared on the Method classes themselves (models/method.py).
+
+Adding a method = one file (a `Method` subclass) + one line here. Scripts, the study, the
+benchmark and the tests read this table; nothing else lists the methods.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable
+
+from errors import UserError
+from meta.maml import MamlINR
+from models.hypernet import HyperINR
+from models.latent_concat import LatentConcatINR
+from models.method import Method
+from models.per_image import PerImageSiren
+from models.siren import SirenConfig
+
+
+def siren_config(cfg: dict) -> SirenConfig:
+    """The SIREN fields of a training config."""
+    return SirenConfig(hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"], w0=cfg["w0"],
+                       activation=cfg["activation"], encoding=cfg["encoding"])
+
+
+def _hyper(cfg: dict, n: int) -> Method:
+    return HyperINR(siren_config(cfg), cfg["encoder"], n, cfg["latent_dim"], cfg["hyper_hidden"], cfg["latent_reg"],
+                    channels_last=cfg["fast"])
+
+
+def _concat(cfg: dict, n: int) -> Method:
+    return LatentConcatINR(siren_config(cfg), cfg["encoder"], n, cfg["latent_dim"], cfg["latent_reg"],
+                           channels_last=cfg["fast"])
+
+
+def _perimage(cfg: dict, n: int) -> Method:
+    return PerImageSiren(siren_config(cfg), n)
+
+
+def _maml(cfg: dict, n: int) -> Method:
+    return MamlINR(siren_config(cfg), cfg["inner_steps"], cfg["inner_lr"], cfg["meta_sgd"], cfg["first_order"],
+                   cfg["adapt"])
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    build: Callable[[dict, int], Method]
+    script: str                     # "train_hyper" or "train_maml": whose config the method reads
+    summary: str
+    defaults: dict = field(default_factory=dict)
+    tiny: dict = field(default_factory=dict)
+
+
+# The SIREN body and training sizes of every tiny model (tests, study.py --quick).
+TINY = {"hidden": 16, "hidden_layers": 1, "batch": 8, "pixels": 64}
+TINY_LATENT = {"latent_dim": 8, "hyper_hidden": 16}
+
+METHODS: dict[str, MethodSpec] = {
+    "concat": MethodSpec(_concat, "train_hyper", "latent concatenated to the coordinates (baseline)",
+                         defaults={"lr": 3e-4},  # at 1e-3 it stays at the mean image (measured)
+                         tiny=TINY_LATENT),
+    "hyper": MethodSpec(_hyper, "train_hyper", "conv set encoder -> hypernetwork -> per-image SIREN weights",
+                        tiny=TINY_LATENT),
+    "hyper_hr": MethodSpec(_hyper, "train_hyper", "the hypernetwork, also supervised at true 256 px coordinates",
+                           defaults={"hr_supervision": 256}, tiny=TINY_LATENT),
+    "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
+                       tiny={"inner_steps": 1}),
+    "perimage": MethodSpec(_perimage, "train_hyper", "an independent SIREN per image (reference)"),
+}
+
+
+def spec(name: str) -> MethodSpec:
+    if name not in METHODS:
+        raise UserError(f"unknown model {name!r}: use a method of registry.py ({', '.join(METHODS)})")
+    return METHODS[name]
+
+
+def methods_of(script: str) -> tuple[str, ...]:
+    """The method names a training script trains (its --model choices)."""
+    return tuple(name for name, s in METHODS.items() if s.script == script)
+
+
+def with_method_defaults(cfg, given: set[str]):
+    """`cfg` (a script's dataclass config) with its method's `defaults` where no flag was given."""
+    changes = {k: v for k, v in spec(cfg.model).defaults.items() if k not in given}
+    return dataclasses.replace(cfg, **changes)
+
+
+def build_method(cfg: dict, num_images: int) -> Method:
+    """cfg["model"] names a row of METHODS -> the untrained method."""
+    return spec(cfg.get("model")).build(cfg, num_images)

@@ -1,0 +1,96 @@
+"""The training configs: `TrainConfig`, shared by both training scripts, and one subclass per
+script with its methods' fields (train_hyper.py: HyperConfig, train_maml.py: MamlConfig).
+cli.parse_config turns a config into flags; it is saved in every checkpoint, so a checkpoint
+rebuilds its model alone. `method_config` builds the config of any registry method.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry import TINY, spec
+
+
+@dataclass
+class TrainConfig:
+    """Fields shared by train_hyper.py and train_maml.py."""
+
+    data: str = "icons100"          # data set name or folder of images
+    res: int = 48                   # training resolution
+    steps: int = 20000              # optimizer steps (the --minutes budget usually ends a run first)
+    batch: int = 100                # images per step
+    pixels: int = 512               # pixels per image per step (0 = all training pixels); a quarter of
+    #                                 an icon's 2074 training pixels: ~4x the steps per second for the
+    #                                 same gradient quality early on (measured: 27 dB at step 400)
+    lr: float = 1e-3                # Adam learning rate (a method may set its own: registry.py)
+    lr_final: float = 0.05          # lr at the end of the budget, as a fraction of --lr (cosine decay,
+    #                                 train/schedule.py; 1 = constant)
+    minutes: float = 9.0            # training budget in minutes of step time (0 = none); evaluation is extra
+    device: str = "auto"            # "auto" (cuda when present), "cpu", "cuda", "cuda:1", ...
+    fast: bool = True               # measured fast path, same results (train/fast.py); --no-fast = eager reference
+    seed: int = 0
+    out: str = "runs/run"           # output folder: checkpoint, TensorBoard events, figures
+    resume: bool = False            # continue the run in --out from its checkpoint
+    overwrite: bool = False         # delete an existing --out and start afresh
+    eval_every: int = 500           # steps between evaluations (TensorBoard scalars)
+    image_every: int = 1000         # steps between image grids
+    ckpt_every: int = 250           # steps between checkpoints
+    hr_res: int = 256               # resolution of the upsampling evaluation (0 = skip)
+    hr_supervision: int = 0         # >0: also supervise at coordinates of this true resolution
+    unseen: str = "icons-large"     # data set whose test split scores unseen images ("" = skip)
+    unseen_count: int = 100         # how many unseen images to score
+    # SIREN body, shared by every method
+    hidden: int = 64
+    hidden_layers: int = 3
+    w0: float = 30.0
+    activation: str = "sine"
+    encoding: str = "none"
+
+
+# Flags that may differ when resuming: they change how long or where a run goes on, not what it is.
+RESUMABLE_CHANGES = {"steps", "minutes", "device", "fast", "resume", "overwrite", "eval_every", "image_every", "ckpt_every"}
+
+
+@dataclass
+class HyperConfig(TrainConfig):
+    """Train the hypernetwork or the latent-concatenation baseline on a set of images."""
+
+    model: str = "hyper"        # a method of registry.py: "hyper" (latent -> SIREN weights), "concat" (latent as
+    #                             extra input), "perimage" (reference: an independent SIREN per image), ...
+    encoder: str = "conv"       # "conv" (set encoder, amortized) or "table" (one code per image)
+    latent_dim: int = 128
+    hyper_hidden: int = 256     # hypernetwork trunk width
+    latent_reg: float = 1e-4    # weight of mean ||z||^2 (DeepSDF-style prior on the code table's codes)
+    out: str = "runs/hyper"
+
+
+@dataclass
+class MamlConfig(TrainConfig):
+    """Meta-learn a SIREN init whose few inner gradient steps fit any image (MAML, Meta-SGD)."""
+
+    model: str = "maml"
+    inner_steps: int = 3        # inner gradient steps per image (Tancik et al. 2021 use 2 for images)
+    inner_lr: float = 1e-2      # inner step size; with --meta-sgd the initial value of the learned rates
+    meta_sgd: bool = True       # learn one inner rate per weight entry (Li et al. 2017)
+    first_order: bool = False   # drop second-order terms of the meta-gradient (FOMAML, Finn et al. 2017)
+    adapt: str = "all"          # "all" weights adapt, or "shift": hidden biases only (Functa modulations)
+    # Second-order MAML costs ~25 s per step for 100 images at 48 px on 2 CPU cores (the inner
+    # loop always fits all observed pixels), so a ~10 minute CPU run takes few images per step.
+    # Adam at 3e-3 diverged in a short test run; 1e-3 learns fast and stayed stable.
+    batch: int = 8
+    # All observed pixels in the outer loss too: the inner loop already visits every pixel, so
+    # subsampling the outer loss saves little time per step and loses more per step (bench.py,
+    # 300 s on 2 cores: 25 dB after 88 s with all pixels even on the eager path, 99 s at 512).
+    pixels: int = 0
+    lr: float = 1e-3
+    out: str = "runs/maml"
+
+
+CONFIGS = {"train_hyper": HyperConfig, "train_maml": MamlConfig}  # registry.MethodSpec.script -> its config
+
+
+def method_config(name: str, tiny: bool = False, **changes):
+    """The config of registry method `name`: its script's defaults, then the method's own
+    defaults, then (with `tiny`) the tiny test sizes, then `changes`."""
+    s = spec(name)
+    values = {**s.defaults, **({**TINY, **s.tiny} if tiny else {}), **changes}
+    return CONFIGS[s.script](model=name, **values)
