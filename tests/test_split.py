@@ -7,10 +7,45 @@ a ``name_key`` (gender, colour, left/right and facing variants) with a training 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from data.groups import N_ICONS100, max_psnr, name_key, select, symmetries
+from data.groups import GROUP_RES, N_ICONS100, PSNR_THRESHOLD_DB, max_psnr, name_key, select, symmetries
+from data.icons_large import load_icons_large_arrays
+
+ICONS100 = Path(__file__).resolve().parents[1] / "data" / "icons100"
+
+
+def training_and_test() -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """uint8 (N, 48, 48, 3) training images (icons100 + icons-large train) and names, then test."""
+    names100 = (ICONS100 / "names.txt").read_text(encoding="utf-8").split()
+    images100 = np.stack([np.asarray(Image.open(ICONS100 / str(GROUP_RES) / f"{n}.png").convert("RGB"))
+                          for n in names100])
+    train, train_names = load_icons_large_arrays("train", GROUP_RES)
+    test, test_names = load_icons_large_arrays("test", GROUP_RES)
+    return np.concatenate([images100, train]), names100 + train_names, test, test_names
+
+
+def test_no_test_icon_has_a_training_twin_in_pixels():
+    train, train_names, test, test_names = training_and_test()
+    assert len(test) >= 100, "the study scores the first 100 test icons"
+    psnr = max_psnr(test, train)
+    assert psnr.shape == (len(test), len(train)) and np.isfinite(psnr.min())
+    i, j = np.nonzero(psnr >= PSNR_THRESHOLD_DB)
+    pairs = sorted(zip(psnr[i, j].round(1).tolist(), (test_names[k] for k in i), (train_names[k] for k in j)),
+                   reverse=True)
+    assert not pairs, f"{len(pairs)} test/training pairs at >= {PSNR_THRESHOLD_DB} dB, e.g. {pairs[:5]}"
+
+
+def test_no_test_name_shares_a_group_key_with_training():
+    _, train_names, _, test_names = training_and_test()
+    assert not set(train_names) & set(test_names)
+    train_keys = {name_key(n): n for n in train_names}
+    shared = [(n, train_keys[name_key(n)]) for n in test_names if name_key(n) in train_keys]
+    assert not shared, f"{len(shared)} test names with a training sibling, e.g. {shared[:5]}"
 
 
 @pytest.mark.parametrize("names", [
