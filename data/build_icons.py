@@ -31,10 +31,16 @@ Rules (everything is deterministic; same library versions give the same bytes):
 * Usable: the SVG rasterizes at 48 px without an exception and at least 2% of its 48 px pixels
   are non-white (some channel < 247). Rasterization failures at other sizes abort the build.
 * Names: file stem with ``-`` replaced by ``_`` (e.g. ``artist_default``, ``1st_place_medal``).
+* Groups: near-duplicates (mirrors, rotations, recolours, gender siblings, one-detail edits)
+  are grouped by ``data.groups.group_ids`` from the 48 px renders and the names; see that
+  module for the rules and the measured 25 dB threshold.
 * icons100: on the sorted usable names, ``numpy.random.default_rng(0).choice(n, 100,
-  replace=False)``; the chosen names are stored sorted.
+  replace=False)``; the chosen names are stored sorted (groups play no part: icons100 is
+  training data, and its images predate the groups).
 * icons-large: the other usable names, sorted; ``perm = numpy.random.default_rng(1)
-  .permutation(m)``; names at ``perm[:round(0.1 * m)]`` form test, the rest train (both sorted).
+  .permutation(m)``; walking ``perm``, each group is decided at its first member by name: all
+  its members go to test if none is in icons100 and they fit in the quota ``round(0.1 * m)``,
+  else all go to train (``data.groups.select``). So no group spans test and training.
 """
 
 from __future__ import annotations
@@ -56,12 +62,13 @@ import cairosvg
 import numpy as np
 from PIL import Image
 
+from data.groups import GROUP_RES, PSNR_THRESHOLD_DB, group_ids, select
+
 PACKAGE, VERSION = "fluentui-emoji", "1.3.0"
 TARBALL_SHA256 = "ec892e607e854859b812c7d827801756adc19955b0ef56d4ae8afcddd19492c5"
 TONES = ("light", "medium-light", "medium", "medium-dark", "dark")
 ICONS100_RES = (24, 32, 48, 64, 128, 256)
 LARGE_RES = {"train": (48, 64), "test": (48, 64, 256)}
-N_ICONS100, TEST_FRACTION = 100, 0.1
 BLANK_RES, MIN_NONWHITE, WHITE_LEVEL = 48, 0.02, 247
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 DATA_DIR = Path(__file__).resolve().parent
@@ -122,20 +129,6 @@ def is_usable(img: np.ndarray | None) -> bool:
     return img is not None and (img.min(axis=-1) < WHITE_LEVEL).mean() >= MIN_NONWHITE
 
 
-def select(names: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """Split sorted usable names into sorted (icons100, train, test) by the seeded rules."""
-    names = sorted(names)
-    pick = np.random.default_rng(0).choice(len(names), N_ICONS100, replace=False)
-    icons100 = sorted(names[i] for i in pick)
-    chosen = set(icons100)
-    rest = [n for n in names if n not in chosen]
-    perm = np.random.default_rng(1).permutation(len(rest))
-    test_idx = set(perm[: round(TEST_FRACTION * len(rest))].tolist())
-    test = [n for i, n in enumerate(rest) if i in test_idx]
-    train = [n for i, n in enumerate(rest) if i not in test_idx]
-    return icons100, train, test
-
-
 def save_png(img: np.ndarray, path: Path) -> None:
     """Write an RGB uint8 image as an optimized PNG (no timestamps or text chunks)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,18 +147,23 @@ def save_npz(path: Path, images: np.ndarray, names: list[str]) -> None:
             zf.writestr(info, buf.getvalue(), zipfile.ZIP_DEFLATED, compresslevel=9)
 
 
-def write_attribution(out_dir: Path, counts: dict[str, int]) -> None:
-    """Write ``ATTRIBUTION.md`` describing source, processing, rules and counts."""
-    keys = ("svgs", "candidates", "usable", "icons100", "train", "test")
+def write_attribution(out_dir: Path, counts: dict[str, int], license_text: str) -> None:
+    """Write ``ATTRIBUTION.md``: source, the package's LICENSE quoted verbatim, rules, counts."""
+    keys = ("svgs", "candidates", "usable", "groups", "icons100", "train", "test")
+    quoted = "".join(f"    {line}".rstrip() + "\n" for line in license_text.splitlines())
     row = " | ".join(str(counts[k]) for k in keys)
     text = f"""# Icon data: attribution and provenance
 
 Source: npm package [`{PACKAGE}`](https://www.npmjs.com/package/{PACKAGE}) version {VERSION},
 folder `icons/flat/*.svg` (tarball sha256 `{TARBALL_SHA256}`),
-by Mohammad Abu Mattar, MIT licence (see `LICENSE-fluentui-emoji.txt`, copied verbatim from
-the package). The package repackages the "Flat" style of Microsoft's Fluent UI emoji
-(<https://github.com/microsoft/fluentui-emoji>, MIT licence, Copyright (c) Microsoft Corporation).
+by Mohammad Abu Mattar (`package.json`: `"license": "MIT"`). The package repackages the "Flat"
+style of Microsoft's Fluent UI emoji (<https://github.com/microsoft/fluentui-emoji>, whose own
+licence file is not in the tarball and not reproduced here).
 
+The package's `LICENSE`, as shipped in the tarball (also `LICENSE-fluentui-emoji.txt`, a
+byte-for-byte copy):
+
+{quoted}
 ## What was done to the icons
 
 Each SVG was rasterized directly at each stored resolution with cairosvg {cairosvg.__version__}
@@ -182,15 +180,22 @@ Nothing else was changed (no cropping, padding or recolouring).
   at 48 px. Name: file stem with `-` replaced by `_`.
 - `icons100`: `numpy.random.default_rng(0).choice(n_usable, 100, replace=False)` over the
   sorted usable names; PNGs in `icons100/<res>/<name>.png` for res 24, 32, 48, 64, 128, 256.
+- Groups: two icons are linked when their 48 px renders reach {PSNR_THRESHOLD_DB:g} dB PSNR or
+  more under one of the eight symmetries of the square (mirrors and rotations), or when their
+  names differ only by gender words (`man`/`woman`/`person`, `men`/`women`/`people`,
+  `boy`/`girl`/`child`), colour words, `left`/`right` or `facing_right`; groups are the
+  connected components (`data/groups.py` gives the exact rules and why {PSNR_THRESHOLD_DB:g} dB).
 - `icons-large`: the remaining usable names (sorted), `perm = numpy.random.default_rng(1)
-  .permutation(m)`, test = `perm[:round(0.1 * m)]`, train = the rest. Stored as
-  `icons-large/<split>_<res>.npz` (keys `images` (N, res, res, 3) uint8 and `names` (N,),
-  sorted by name): train at 48 and 64 px, test at 48, 64 and 256 px.
+  .permutation(m)`; walking `perm`, each group is decided at its first member by name: all
+  its members go to test if none is in `icons100` and they fit in `round(0.1 * m)`, else all
+  go to train. No group spans test and training (`icons100` + train); `tests/test_split.py`
+  checks it. Stored as `icons-large/<split>_<res>.npz` (keys `images` (N, res, res, 3) uint8
+  and `names` (N,), sorted by name): train at 48 and 64 px, test at 48, 64 and 256 px.
 
 ## Counts
 
-| flat SVGs | after skin-tone rule | usable | icons100 | train | test |
-|---|---|---|---|---|---|
+| flat SVGs | after skin-tone rule | usable | groups | icons100 | train | test |
+|---|---|---|---|---|---|---|
 | {row} |
 
 ## Rebuild
@@ -232,8 +237,10 @@ def build(package_dir: Path, out_dir: Path, workers: int) -> dict[str, int]:
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         print(f"checking {len(sources)} icons at {BLANK_RES} px")
         first = dict(zip(by_name, render_many([(p, BLANK_RES) for p in by_name.values()], pool)))
-        usable = [n for n, img in first.items() if is_usable(img)]
-        icons100, train, test = select(usable)
+        usable = sorted(n for n, img in first.items() if is_usable(img))
+        print(f"grouping {len(usable)} icons at {GROUP_RES} px (threshold {PSNR_THRESHOLD_DB:g} dB)")
+        groups = group_ids(usable, np.stack([first[n] for n in usable]))
+        icons100, train, test = select(usable, groups)
 
         def images(names: list[str], res: int) -> np.ndarray:
             if res == BLANK_RES:
@@ -256,9 +263,9 @@ def build(package_dir: Path, out_dir: Path, workers: int) -> dict[str, int]:
     (out_dir / "icons100" / "names.txt").write_text(names_txt, encoding="utf-8")
     shutil.copyfile(package_dir / "LICENSE", out_dir / "LICENSE-fluentui-emoji.txt")
     counts = {"svgs": len(list(flat_dir.glob("*.svg"))), "candidates": len(sources),
-              "usable": len(usable), "icons100": len(icons100), "train": len(train),
-              "test": len(test)}
-    write_attribution(out_dir, counts)
+              "usable": len(usable), "groups": len(set(groups)), "icons100": len(icons100),
+              "train": len(train), "test": len(test)}
+    write_attribution(out_dir, counts, (package_dir / "LICENSE").read_text(encoding="utf-8"))
     return counts
 
 
