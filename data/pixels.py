@@ -20,6 +20,9 @@ def pixel_grid(res: int, device: torch.device | str = "cpu") -> torch.Tensor:
 
 HELDOUT_FRACTION = 0.1  # of every training image's pixels, never a training target nor encoder input
 HELDOUT_SEED = 0
+# Unseen (test) images are read through another fixed mask: a method sees 90% of each unseen
+# image's pixels and is scored on the other 10% too (psnr/unseen_heldout_pixels).
+UNSEEN_HELDOUT_SEED = 1
 
 
 def heldout_mask(n: int, res: int, fraction: float = HELDOUT_FRACTION, seed: int = HELDOUT_SEED) -> torch.Tensor:
