@@ -22,26 +22,12 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
+
+from analysis.transforms import gaussian_blur
 
 DEGENERATE = ("blank", "mean", "crossfade", "blur", "noise", "hold")
 BLUR_SIGMA = 1.5  # px at 48 px: edges spread over ~3-4 px, clearly soft but the shape is intact
 NOISE_STD = 0.1  # on [0, 1]: clearly grainy (PSNR ~20 dB on its own), the shape is intact
-
-
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """(N, 3, H, W) -> (N, 3, H, W) separable Gaussian blur, edges replicated (a white border
-    stays white); sigma <= 0 returns the images."""
-    if sigma <= 0:
-        return images
-    radius = max(1, math.ceil(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
-    k = torch.exp(-x * x / (2 * sigma * sigma))
-    k = k / k.sum()
-    c = images.shape[1]
-    out = F.pad(images, (radius, radius, radius, radius), mode="replicate")
-    out = F.conv2d(out, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(out, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def degenerate_path(name: str, a: torch.Tensor, b: torch.Tensor, ts: Sequence[float],

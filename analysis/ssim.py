@@ -44,28 +44,33 @@ def _blur(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
 
 
 def _terms(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Luminance and contrast-structure maps of broadcast-compatible (..., C, H, W) images.
-    Returns (l, cs), each (B, C, h, w) with B the broadcast batch, flattened."""
-    x, y = torch.broadcast_tensors(x, y)
-    shape = x.shape
-    x, y = x.reshape(-1, *shape[-3:]).float(), y.reshape(-1, *shape[-3:]).float()  # (B, C, H, W)
+    """Luminance and contrast-structure maps of same-shaped (B, C, H, W) images -> (l, cs),
+    each (B, C, h, w). The five local moments go through one filter call (speed: these are
+    small images, so the per-call overhead dominates)."""
+    c = x.shape[1]
     c1, c2 = K1 ** 2, K2 ** 2
-    mx, my = _blur(x, window), _blur(y, window)  # (B, C, h, w) local means
-    vx = _blur(x * x, window) - mx * mx  # local variances
-    vy = _blur(y * y, window) - my * my
-    cxy = _blur(x * y, window) - mx * my  # local covariance
+    moments = _blur(torch.cat([x, y, x * x, y * y, x * y], dim=1), window)  # (B, 5C, h, w)
+    mx, my, xx, yy, xy = moments.split(c, dim=1)
+    vx, vy, cxy = xx - mx * mx, yy - my * my, xy - mx * my  # local variances, covariance
     lum = (2 * mx * my + c1) / (mx * mx + my * my + c1)
     cs = (2 * cxy + c2) / (vx + vy + c2)
     return lum, cs
+
+
+def _flat_pair(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
+    """Broadcast (..., C, H, W) images against each other -> both as (B, C, H, W) float, and
+    the broadcast batch shape (...)."""
+    x, y = torch.broadcast_tensors(x, y)
+    batch = x.shape[:-3]
+    return x.reshape(-1, *x.shape[-3:]).float(), y.reshape(-1, *y.shape[-3:]).float(), batch
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, window_size: int = WINDOW) -> torch.Tensor:
     """Mean SSIM of broadcast-compatible (..., C, H, W) images in [0, 1] -> (...,) in [-1, 1];
     1 = identical. The window shrinks to the image when the image is smaller than it."""
     size = min(window_size, x.shape[-1], x.shape[-2])
-    window = gaussian_window(size, SIGMA * size / WINDOW)
-    batch = torch.broadcast_shapes(x.shape, y.shape)[:-3]
-    lum, cs = _terms(x, y, window)  # (B, C, h, w) each
+    x, y, batch = _flat_pair(x, y)  # (B, C, H, W) each
+    lum, cs = _terms(x, y, gaussian_window(size, SIGMA * size / WINDOW))  # (B, C, h, w) each
     return (lum * cs).flatten(1).mean(1).reshape(batch)
 
 
@@ -81,9 +86,7 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, scales: int | None = None) -> torc
     scales = fit if scales is None else scales
     weights = torch.tensor(MS_WEIGHTS[:scales])
     weights = weights / weights.sum()
-    batch = torch.broadcast_shapes(x.shape, y.shape)[:-3]
-    x, y = torch.broadcast_tensors(x, y)
-    x, y = x.reshape(-1, *x.shape[-3:]).float(), y.reshape(-1, *y.shape[-3:]).float()  # (B, C, H, W)
+    x, y, batch = _flat_pair(x, y)  # (B, C, H, W) each
     out = torch.ones(len(x))
     for s in range(scales):
         size = min(WINDOW, x.shape[-1], x.shape[-2])

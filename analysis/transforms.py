@@ -79,6 +79,21 @@ def hue_rotate(images: torch.Tensor, degrees: float) -> torch.Tensor:
     return hsv_to_rgb(torch.stack([h, hsv[..., 1, :, :], hsv[..., 2, :, :]], dim=-3)).clamp(0, 1)
 
 
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 3, H, W) separable Gaussian blur, edges replicated (a white border
+    stays white); sigma <= 0 returns the images."""
+    if sigma <= 0:
+        return images
+    radius = max(1, math.ceil(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    k = torch.exp(-x * x / (2 * sigma * sigma))
+    k = k / k.sum()
+    c = images.shape[1]
+    out = F.pad(images, (radius, radius, radius, radius), mode="replicate")
+    out = F.conv2d(out, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(out, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
 def reduce(images: torch.Tensor, res: int) -> torch.Tensor:
     """(N, 3, H, W) -> (N, 3, res, res): antialiased bilinear (a triangle filter as wide as the
     reduction, like PIL's resize), the one reduction every frame of the benchmark uses."""
