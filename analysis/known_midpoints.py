@@ -16,15 +16,16 @@ of the icon in frame:
                (from -v/2 to +v/2), so each end loses at most ~15% of the width, not 30%
     scale      between 1.0 and 0.6-0.7 (shrinking or growing at random): below 0.6 a 48 px
                icon keeps too few pixels of detail; 1.0 keeps the icon whole
-    rotate     30-45 degrees in total, random sign, centred (from -a/2 to +a/2): a 45 degree
-               turn of a full-frame square icon would clip its corners at one end only
+    rotate     30-45 degrees in total, random sign, centred (from -a/2 to +a/2), so that the
+               corners a turn clips off a full-frame icon are shared by both ends
     combo      shift 0.10-0.20 + scale 1.0 -> 0.7-0.85 + rotation 15-30 degrees together
-    hue        hue turned by 90-180 degrees (random sign) from the icon's own colours: the
-               largest colour change that is not its own inverse (360 is the identity);
-               white stays white (greys have no hue)
-Kinds the model cannot know from the endpoints alone (e.g. the rotation's direction for a
-symmetric icon) are rare for these magnitudes: a linear change of < 180 degrees, < 0.5
-widths or < 2x scale is the shortest one between its ends.
+    hue        hue turned by 90-180 degrees (random sign) from the icon's own colours; past
+               180 the shorter way round the hue circle is the other direction, so the
+               in-between would be ambiguous; white stays white (greys have no hue)
+An in-between is only well defined if the change is the simplest one between its ends; these
+magnitudes keep it so (turns < 180 degrees, shifts < half the width, scales < 2x), except for
+an icon with rotational symmetry, whose turn is ambiguous anyway. A case whose change is
+invisible (a grey icon's hue turn) is skipped (`build_benchmark`).
 
 References that need no model, scored by the same `score_frames`:
     pixel/crossfade   (1 - t) start + t end

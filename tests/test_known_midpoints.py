@@ -59,6 +59,10 @@ def test_transforms_identity_hue_and_white_fill(icons):
     assert torch.allclose(hue_rotate(red, 120.0), torch.tensor([0, 1.0, 0])[:, None, None].expand(3, 2, 2), atol=1e-5)
     moved = warp(x, State(dx=0.5))  # half a width to the right: the left half is revealed, white
     assert torch.all(moved[..., :120] > 0.999)
+    shifted = warp(x, State(dx=0.125, dy=-0.0625))  # 32 px right, 16 px up, exactly
+    assert torch.allclose(shifted[..., :-16, 32:], x[..., 16:, :-32], atol=1e-4)
+    turned = warp(x, State(angle=90))  # a quarter turn clockwise on screen, exactly
+    assert torch.allclose(turned, torch.rot90(x, -1, dims=(-2, -1)), atol=1e-4)
 
 
 def test_truth_starts_and_ends_at_the_endpoints(cases):

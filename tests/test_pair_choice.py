@@ -50,10 +50,13 @@ def test_correlate_and_scatter(tmp_path):
     assert img.size == (560, 420) and len(np.unique(np.asarray(img.convert("L")))) > 2
 
 
-@pytest.mark.parametrize("rho,higher,kinds", [(-0.6, False, ["similar", "similar", "hard"]),  # errors fall with similarity
-                                              (0.6, True, ["similar", "similar", "hard"]),
-                                              (0.6, False, ["spread", "spread", "hard"]),  # similarity hurts
-                                              (0.05, False, ["spread", "spread", "hard"])])  # no evidence
+SIMILAR, SPREAD = ["similar", "similar", "hard"], ["spread", "spread", "hard"]
+
+
+@pytest.mark.parametrize("rho,higher,kinds", [(-0.6, False, SIMILAR),  # errors fall as similarity grows
+                                              (0.6, True, SIMILAR),  # scores rise as similarity grows
+                                              (0.6, False, SPREAD),  # similarity hurts
+                                              (0.05, False, SPREAD)])  # no evidence either way
 def test_choose_pairs_follows_the_sign_and_never_reuses_an_icon(rho, higher, kinds):
     sim = similarity_matrix(12)
     pairs, rule = choose_pairs(sim, rho, 100, higher_is_better=higher)
