@@ -4,8 +4,8 @@
     python interpolate.py --ckpt runs/hyper/ckpt.pt --pairs runs/similarity/pairs.json --slerp
 
 Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
-t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (ghosting, foreground kept,
-smoothness, realism per mode, see analysis/path_metrics.py) and TensorBoard events in tb/.
+t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (morph error, its
+evenness part pdv and its detail part, path length; see analysis/path_metrics.py) and TensorBoard events in tb/.
 """
 from __future__ import annotations
 
@@ -47,20 +47,19 @@ class InterpolateConfig:
     modes: str = ""                   # comma list of pixel, latent, weights ("" = all that apply)
     slerp: bool = False               # spherical instead of linear blends (latent and weights)
     pixel_source: str = "render"      # the pixel cross-fade blends the method's endpoint renders, or the "truth"
-    threshold: float = 0.1            # foreground = deviation from white above this (ghosting index)
     out: str = "runs/interpolate"
     device: str = "auto"
 
 
 def real_images(ckpt: dict, train_images: torch.Tensor, res: int) -> torch.Tensor:
-    """The data set's true images at `res` (N, 3, res, res) for realism and the "truth" cross-fade;
+    """The data set's true images at `res` (N, 3, res, res) for the "truth" cross-fade;
     the Lanczos upsample of the training images when the data set has no such resolution."""
     try:
         real = load_images(ckpt["config"]["data"], res)
         if real.names == ckpt["names"]:
             return real.images
     except UserError as err:
-        log.info("no true %d px images (%s): realism compares against Lanczos upsamples", res, err)
+        log.info("no true %d px images (%s): the truth cross-fade uses Lanczos upsamples", res, err)
     return lanczos_resize(train_images, res)
 
 
@@ -89,8 +88,7 @@ def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observe
     for mode in modes:
         frames = interpolation_path(method, rep_a, rep_b, ts, mode, cfg.res, kind,
                                     endpoints=truth if mode == "pixel" else None)  # (T, 3, res, res)
-        m = path_metrics(frames, ts, real, cfg.threshold)
-        m["realism_nearest_name"] = names[m["realism_nearest"]]
+        m = {k: v for k, v in path_metrics(frames, ts).items() if k != "steps"}
         if mode != "pixel" or cfg.pixel_source == "render":
             # how far the path's ends are from the endpoint renders (float noise only)
             m["endpoint_error"] = max((frames[0] - ends[0]).abs().max().item(), (frames[-1] - ends[1]).abs().max().item())
@@ -108,17 +106,17 @@ def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observe
     writer.add_text(f"{tag}/metrics", f"{names[ia]} -> {names[ib]}, {kind}\n\n{table}", 0)
     print(f"\n{names[ia]} ({ia}) -> {names[ib]} ({ib}), {kind}, {cfg.frames} frames at {cfg.res} px\n{table}")
     result = {"a": {"index": ia, "name": names[ia]}, "b": {"index": ib, "name": names[ib]}, "blend": kind,
-              "ts": ts, "res": cfg.res, "pixel_source": cfg.pixel_source, "threshold": cfg.threshold, "modes": metrics}
+              "ts": ts, "res": cfg.res, "pixel_source": cfg.pixel_source, "modes": metrics}
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     return result
 
 
 def metrics_table(metrics: dict) -> str:
     """A markdown table, one row per mode (TensorBoard renders it; readable as plain text)."""
-    lines = ["| mode | ghosting | foreground kept | smoothness | realism dB | nearest |", "|---|---|---|---|---|---|"]
+    lines = ["| mode | morph error (lower = better) | pdv (unevenness) | band-energy error (detail lost or added) "
+             "| path length (diagnostic) |", "|---|---|---|---|---|"]
     for mode, m in metrics.items():
-        lines.append(f"| {mode} | {m['ghosting']:.3f} | {m['foreground_kept']:.2f} | {m['smoothness']:.3f} | {m['realism_psnr']:.2f} "
-                     f"| {m['realism_nearest_name']} |")
+        lines.append(f"| {mode} | {m['morph_error']:.3f} | {m['pdv']:.3f} | {m['band_energy_error']:.3f} | {m['path_length']:.2f} |")
     return "\n".join(lines)
 
 
@@ -139,8 +137,6 @@ def main(argv=None) -> dict:
     cfg, _ = parse_config(InterpolateConfig, argv, choices={"pixel_source": ("render", "truth")})
     if cfg.frames < 2:
         raise UserError(f"--frames must be at least 2 (the two endpoints), got {cfg.frames}")
-    if not 0 < cfg.threshold < 1:
-        raise UserError(f"--threshold must lie in (0, 1), got {cfg.threshold}")
     bad = [m for m in cfg.modes.split(",") if m.strip() and m.strip() not in MODES]
     if bad:
         raise UserError(f"unknown mode {bad[0]!r} in --modes: use a comma list of {', '.join(MODES)}")

@@ -132,17 +132,17 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
     summary["lanczos"] = lanczos
     lines.append(f"| Lanczos (reference) | | | | | | | {cell(lanczos['lanczos'])} | {cell(lanczos['unseen_lanczos'])} |")
 
-    lines += ["", "| method | mode | ghosting (lower: less double image) | foreground kept (1 = as much shape as "
-              "the endpoints, 0 = washed out) | smoothness (1 = even) | realism dB (midpoint to nearest icon) |",
+    lines += ["", "| method | mode | morph error (lower = better) | pdv (unevenness) | band-energy error | "
+              "path length (diagnostic) |",
               "|---|---|---|---|---|---|"]
     summary["interpolation"] = {}
     for name, res in interp.items():
         for mode in res["pairs"][0]["modes"]:
             vals = {k: sum(p["modes"][mode][k] for p in res["pairs"]) / len(res["pairs"])
-                    for k in ("ghosting", "foreground_kept", "smoothness", "realism_psnr")}
+                    for k in ("morph_error", "pdv", "band_energy_error", "path_length")}
             summary["interpolation"][f"{name}/{mode}"] = vals
-            lines.append(f"| {name} | {mode} | {vals['ghosting']:.3f} | {vals['foreground_kept']:.2f} | {vals['smoothness']:.2f} | "
-                         f"{vals['realism_psnr']:.2f} |")
+            lines.append(f"| {name} | {mode} | {vals['morph_error']:.3f} | {vals['pdv']:.3f} | {vals['band_energy_error']:.3f} | "
+                         f"{vals['path_length']:.2f} |")
     return "\n".join(lines) + "\n", summary
 
 
