@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import torch
 
-from analysis.transforms import gaussian_blur
+from data.transforms import gaussian_blur
 
 DEGENERATE = ("blank", "mean", "crossfade", "blur", "noise", "hold")
 BLUR_SIGMA = 1.5  # px at 48 px: edges spread over ~3-4 px, clearly soft but the shape is intact

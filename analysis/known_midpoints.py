@@ -2,7 +2,7 @@
 
 A case is one icon under a continuous change: the start is the icon in state p0, the end the
 same icon in state p1, and the truth at t is the icon in state (1 - t) p0 + t p1 (every
-parameter moves linearly; `analysis.transforms`). Each frame is rendered from the TRUE 256 px
+parameter moves linearly; `data.transforms`). Each frame is rendered from the TRUE 256 px
 icon (warp, then hue, then one antialiased reduction to `res`), so an interpolation from the
 start to the end can be scored against frames that are right by construction, not against a
 guess of what a morph should look like.
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import torch
 
 from analysis.ssim import ssim
-from analysis.transforms import State, reduce, render
+from data.transforms import State, reduce, render
 
 KINDS = ("translate", "scale", "rotate", "combo", "hue")
 TS = (0.25, 0.5, 0.75)

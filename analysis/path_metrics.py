@@ -74,7 +74,7 @@ from collections.abc import Sequence
 import torch
 
 from analysis.ssim import ssim_distance
-from analysis.transforms import gaussian_blur
+from data.transforms import gaussian_blur
 
 BANDS = 3  # octaves of detail at 1-2, 2-4, 4-8 px; a 4th (8-16 px) is a third of a 48 px icon
 ENERGY_FLOOR = 1e-3  # a frame's band energy counts as at least this fraction of the reference

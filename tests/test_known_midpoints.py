@@ -8,7 +8,7 @@ import torch
 from analysis import known_midpoints as km
 from analysis.degenerate_paths import DEGENERATE, degenerate_path
 from analysis.ssim import gaussian_window, ms_ssim, ssim, ssim_distance
-from analysis.transforms import State, hsv_to_rgb, hue_rotate, reduce, rgb_to_hsv, warp
+from data.transforms import State, hsv_to_rgb, hue_rotate, reduce, rgb_to_hsv, warp
 from data.images import load_images
 
 GEOMETRIC = ("translate", "scale", "rotate", "combo")

@@ -11,7 +11,7 @@ import torch
 from analysis.calibrate_paths import calibrate, retimed_crossfade
 from analysis.degenerate_paths import DEGENERATE, degenerate_path, degenerate_paths
 from analysis.path_metrics import ENERGY_FLOOR, band_energy_error, morph_error, path_length, path_metrics, pdv
-from analysis.transforms import gaussian_blur
+from data.transforms import gaussian_blur
 from data.images import load_images
 
 TS = [k / 8 for k in range(9)]  # 9 frames: 8 steps
