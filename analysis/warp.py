@@ -177,13 +177,3 @@ def smoothness(grid: torch.Tensor) -> torch.Tensor:
     dxy = (grid[:, 1:, 1:] - grid[:, 1:, :-1] - grid[:, :-1, 1:] + grid[:, :-1, :-1]) / h**2  # (2, G-1, G-1)
     return dxx.pow(2).mean() + 2 * dxy.pow(2).mean() + dyy.pow(2).mean()
 
-
-def anisotropy(matrix: torch.Tensor) -> torch.Tensor:
-    """|S|^2 for the symmetric traceless part S of the affine velocity M (2, 2): the stretch
-    along one axis against the other (and shear). Rotation (antisymmetric part) and uniform
-    scale (trace) are free. Penalizing it keeps two dissimilar shapes (a heart and a thin
-    moon) from being matched by squashing one into a sliver, which the image loss alone
-    rewards; similarity transforms pay nothing."""
-    sym = 0.5 * (matrix + matrix.T)  # (2, 2)
-    traceless = sym - 0.5 * torch.trace(sym) * torch.eye(2, device=matrix.device)  # (2, 2)
-    return traceless.pow(2).sum()

@@ -20,15 +20,15 @@ Why each step:
   5. The bending energy of the grid (`smoothness`) keeps the field smooth; it is zero for
      the affine part.
 
-Measured on the quick benchmark (`analysis/warp_demo.py`, 4 icons x 5 transforms at 48 px;
-mean frame-PSNR gain over the cross-fade, and the worst pair): all of the above +15.7 dB
-(worst +10.5). Without 1: +15.0 (the combined shift+scale+rotation drops 1.9 dB); without
-1 and the blur of 2: +13.0 (worst +4.3); without 1, 2 and 3 (one sharp 48 px level with a
-9 x 9 grid): +10.4 (worst +3.2). With 1, the pyramid changes nothing on these transforms
-(+15.7 either way): it is kept for pairs the moments misjudge. One-sided loss instead of 4:
-+15.5 (the elastic transform loses 0.7 dB). Smoothness weight 1e-4 or 1e-2 instead of 1e-3:
-+15.3 / +15.2 (worst +8.5 / +7.2). No grid at all (affine only): the elastic transform
-falls from 35.1 to 28.1 dB.
+Measured on the quick benchmark (`python -m analysis.warp_demo`: 10 icons x 5 transforms at
+48 px; the mean frame-PSNR gain over the cross-fade, and the worst pair): all of the above
++15.70 dB (worst +10.32). Without 1: +15.54 (+10.22). Without 1 and the blur of 2: +14.68
+(+2.76). Without 1, 2 and 3 (one sharp 48 px level, 9 x 9 grid, 70 steps): +11.11 (+1.82).
+With 1 but without the pyramid: +15.71 (+7.48): the init finds the similarities, the
+pyramid rescues the worst elastic pair. One-sided loss instead of 4: +15.53 (+9.05).
+Smoothness weight 1e-4 or 1e-2 instead of 1e-3: +15.30 (+8.36) / +15.16 (+6.01). Affine
+part only, no grid: +14.26 (+3.13; the elastic transform falls from 35.7 to 28.8 dB).
+Adam lr 0.01 instead of 0.02: +15.63 (+7.61, one elastic pair not converged).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from analysis.sampling import foreground_moments, gaussian_blur, resize, sample_image
-from analysis.warp import Warp, affine_velocity, anisotropy, smoothness
+from analysis.warp import Warp, affine_velocity, smoothness
 
 #: (level resolution, blur sigma as a fraction of the image width, control grid size or 0
 #: for the affine part alone, Adam iterations). Tuned at 48 px on the quick benchmark.
@@ -100,7 +100,7 @@ def _level(image: torch.Tensor, res: int, sigma: float) -> torch.Tensor:
 
 def fit_warp(image_a: torch.Tensor, image_b: torch.Tensor,
              schedule: Sequence[tuple[int, float, int, int]] = SCHEDULE, smooth: float = 1e-3,
-             stretch: float = 0.03, lr: float = 0.01, steps: int = 4, init: bool = True) -> Warp:
+             lr: float = 0.02, steps: int = 4, init: bool = True) -> Warp:
     """Fit the warp that carries image a onto image b: b(phi_1(p)) ~ a(p).
 
     image_a, image_b: (3, H, W) in [0, 1], same size, on white (anything else works too, but
@@ -108,11 +108,13 @@ def fit_warp(image_a: torch.Tensor, image_b: torch.Tensor,
     schedule: pyramid levels (res, blur sigma / width, grid size or 0, iterations); a level's
         res is capped at the image's.
     smooth: weight of the grid's bending energy (`analysis.warp.smoothness`).
-    stretch: weight of the affine part's anisotropy (`analysis.warp.anisotropy`).
     lr: Adam step (domain units; the domain is 2 wide).
     init: start from the moment-based similarity (`initial_warp`) instead of the identity.
     Returns a detached `Warp`.
     """
+    if image_a.shape != image_b.shape or image_a.dim() != 3 or image_a.shape[0] != 3 or image_a.shape[1] != image_a.shape[2]:
+        raise ValueError(f"fit_warp takes two square (3, H, H) images of one size, got {tuple(image_a.shape)} "
+                         f"and {tuple(image_b.shape)}: resize them first (analysis.sampling.resize)")
     image_a, image_b = image_a.detach().float(), image_b.detach().float()
     start = initial_warp(image_a, image_b, steps=steps) if init else Warp.identity()
     pivot = start.pivot.clone()
@@ -127,7 +129,7 @@ def fit_warp(image_a: torch.Tensor, image_b: torch.Tensor,
         params = [matrix, offset]
         if grid_size:
             if grid is None:
-                grid = torch.zeros(2, grid_size, grid_size)
+                grid = torch.zeros(2, grid_size, grid_size, device=image_a.device)
             elif grid.shape[-1] != grid_size:
                 grid = F.interpolate(grid.detach()[None], size=(grid_size, grid_size), mode="bicubic",
                                      align_corners=True)[0]  # (2, G, G): the same field, finer
@@ -136,7 +138,7 @@ def fit_warp(image_a: torch.Tensor, image_b: torch.Tensor,
         opt = torch.optim.Adam(params, lr=lr)
         for _ in range(iters):
             warp = Warp(pivot, matrix, offset, grid, steps)
-            loss = symmetric_loss(warp, a, b, coords) + stretch * anisotropy(matrix)
+            loss = symmetric_loss(warp, a, b, coords)
             if grid is not None:
                 loss = loss + smooth * smoothness(grid)
             opt.zero_grad(set_to_none=True)

@@ -102,6 +102,11 @@ def test_affine_flows_are_exact_and_a_semigroup():
     assert torch.equal(integrated.flow(x, 0.0), x)
 
 
+def test_fit_refuses_images_of_different_sizes():
+    with pytest.raises(ValueError, match="one size"):
+        fit_warp(torch.ones(3, 16, 16), torch.ones(3, 24, 24))
+
+
 def test_blank_images_fit_to_no_motion():
     white = torch.ones(3, 16, 16)
     warp = fit_warp(white, white)
