@@ -58,19 +58,19 @@ class Warp:
     _dense: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     @staticmethod
-    def identity(device: torch.device | str = "cpu") -> "Warp":
+    def identity(device: torch.device | str = "cpu") -> Warp:
         """v = 0: every map is the identity."""
         z = torch.zeros(2, device=device)
         return Warp(z, torch.zeros(2, 2, device=device), z.clone())
 
     @staticmethod
-    def translation(shift: torch.Tensor | tuple[float, float]) -> "Warp":
+    def translation(shift: torch.Tensor | tuple[float, float]) -> Warp:
         """v = shift: phi_t(p) = p + t * shift."""
         w = Warp.identity()
         w.offset = torch.as_tensor(shift, dtype=torch.float32).clone()
         return w
 
-    def detach(self) -> "Warp":
+    def detach(self) -> Warp:
         grid = None if self.grid is None else self.grid.detach()
         return Warp(self.pivot.detach(), self.matrix.detach(), self.offset.detach(), grid, self.steps)
 

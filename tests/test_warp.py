@@ -72,7 +72,7 @@ def test_frames_render_at_another_resolution_with_the_shape_in_place(shifted_dis
     frames = morph_frames(image_sampler(a), image_sampler(b), warp, [0.25, 0.5], 80)
     assert frames.shape == (2, 3, 80, 80)
     for frame, x in zip(frames, (-0.15, 0.0)):
-        mass, centre, cov = foreground_moments(frame.clamp(0, 1))
+        _, centre, cov = foreground_moments(frame.clamp(0, 1))
         assert (centre - torch.tensor([x, -0.1])).norm() < 2 / 32  # within a 32 px pixel
         assert abs(math.sqrt(float(cov.trace()) * 2) - 0.3) < 0.03  # radius of a uniform disk: sqrt(2 tr cov)
 
