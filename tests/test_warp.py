@@ -110,7 +110,7 @@ def test_fit_refuses_images_of_different_sizes():
 
 def test_blank_images_fit_to_no_motion():
     white = torch.ones(3, 16, 16)
-    warp = fit_warp(white, white)
+    warp = fit_warp(white, white, schedule=((16, 0.06, 0, 5), (16, 0.0, 5, 5)))  # short: nothing to find
     x = pixel_grid(16)
     assert torch.allclose(warp.forward_map(x), x, atol=1e-3)
 
