@@ -2,6 +2,7 @@
 
     python -m analysis.warp_demo                 # 10 icons x 4 transforms, prints a Markdown table
     python -m analysis.warp_demo --icons 3 --kinds shift
+    python -m analysis.warp_demo --ckpt runs/maml/ckpt.pt     # also a trained method's INR modes
 
 An icon (256 px) is shrunk to `--base` of the frame so that no transform crops it; that is
 image a. A known similarity transform T (shift, scale, rotation or all three) gives image b
@@ -16,6 +17,7 @@ against the true frame: the pixel cross-fade and the warp-and-blend of the pixel
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import time
 
@@ -80,8 +82,16 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(-10 * torch.log10((x.clamp(0, 1) - y).pow(2).mean().clamp_min(1e-10)))
 
 
-def run(icons: int, kinds: list[str], res: int, base: float, **fit_kwargs) -> dict:
-    """{kind: {"crossfade": [...], "warp": [...], "seconds": [...]}} with per-icon mean PSNR over TS."""
+def mean_psnr(frames, truth) -> float:
+    """Mean PSNR of frames against the true frames (same order)."""
+    return sum(psnr(f, g) for f, g in zip(frames, truth)) / len(truth)
+
+
+def run(icons: int, kinds: list[str], res: int, base: float, method=None, **fit_kwargs) -> dict:
+    """{kind: {column: [per-icon mean PSNR over TS], "seconds": [fit CPU s]}}. Columns: "crossfade",
+    "warp" (pixel warp-and-blend) and, with a trained `method` whose encoder reads pixels,
+    "recon" (its endpoint reconstructions), "weights" (plain weight blend), "inr warp" (the
+    warp-and-blend of its renders) and "aligned" (`aligned_frames`, weights mode)."""
     from data.images import load_images
 
     images = load_images("icons100", 256).images
@@ -89,7 +99,7 @@ def run(icons: int, kinds: list[str], res: int, base: float, **fit_kwargs) -> di
     fit_warp(images[0, :, ::8, ::8], images[1, :, ::8, ::8], **fit_kwargs)  # warm-up, untimed: torch's first Adam costs ~2 s
     out = {}
     for kind in kinds:
-        rows = {"crossfade": [], "warp": [], "seconds": []}
+        rows: dict[str, list[float]] = {}
         for k in picks.tolist():
             icon = transform(images[k], (0.0, 0.0), base, 0.0, 1.0)  # (3, 256, 256), shrunk into the frame
             if kind == "elastic":
@@ -99,25 +109,47 @@ def run(icons: int, kinds: list[str], res: int, base: float, **fit_kwargs) -> di
             a, b = truth[0], truth[-1]  # (3, res, res) each
             start = time.process_time()  # CPU time of this process: the machine is shared
             warp = fit_warp(a, b, **fit_kwargs)
-            rows["seconds"].append(time.process_time() - start)
-            frames = morph_frames(image_sampler(a), image_sampler(b), warp, TS, res)  # (3, 3, res, res)
-            rows["warp"].append(sum(psnr(f, g) for f, g in zip(frames, truth[1:-1])) / len(TS))
-            rows["crossfade"].append(sum(psnr(torch.lerp(a, b, t), g) for t, g in zip(TS, truth[1:-1])) / len(TS))
+            rows.setdefault("seconds", []).append(time.process_time() - start)
+            score = functools.partial(mean_psnr, truth=truth[1:-1])
+            rows.setdefault("crossfade", []).append(score([torch.lerp(a, b, t) for t in TS]))
+            rows.setdefault("warp", []).append(score(morph_frames(image_sampler(a), image_sampler(b), warp, TS, res)))
+            if method is not None:
+                for name, value in inr_scores(method, a, b, warp, res, score).items():
+                    rows.setdefault(name, []).append(value)
         out[kind] = rows
     return out
 
 
+def inr_scores(method, a: torch.Tensor, b: torch.Tensor, warp, res: int, score) -> dict[str, float]:
+    """The INR modes of one pair, each scored by `score(frames)`; "recon" is the endpoints' PSNR."""
+    from analysis.aligned_blend import aligned_frames, encode_aligned, rep_sampler
+    from engine.interpolation import interpolation_path
+
+    rep_a, _, _, rep_b = encode_aligned(method, a, b, warp)
+    ends = interpolation_path(method, rep_a, rep_b, [0.0, 1.0], "weights", res)  # (2, 3, res, res)
+    return {"recon": (psnr(ends[0], a) + psnr(ends[1], b)) / 2,
+            "weights": score(interpolation_path(method, rep_a, rep_b, TS, "weights", res)),
+            "inr warp": score(morph_frames(rep_sampler(method, rep_a), rep_sampler(method, rep_b), warp, TS, res)),
+            "aligned": score(aligned_frames(method, a, b, warp, TS, res))}
+
+
+COLUMNS = {"crossfade": "cross-fade dB", "warp": "warp-and-blend dB", "recon": "INR recon dB",
+           "weights": "INR weights dB", "inr warp": "INR warp-and-blend dB", "aligned": "aligned weights dB"}
+
+
 def table(results: dict) -> str:
-    """Markdown: per kind, mean +- std over icons of the frame PSNR, the gain, the fit time."""
+    """Markdown: per kind, mean ± std over icons of the frame PSNR of each column, the pixel
+    warp's gain over the cross-fade (mean and worst icon), the fit's CPU time."""
     def ms(v):
         v = torch.tensor(v)
         return f"{v.mean():.2f} ± {v.std():.2f}" if len(v) > 1 else f"{v.mean():.2f}"
-    lines = ["| transform | icons | cross-fade dB | warp-and-blend dB | gain dB (min) | fit CPU s/pair |",
-             "|---|---|---|---|---|---|"]
+    cols = [c for c in COLUMNS if c in next(iter(results.values()))]
+    lines = ["| transform | icons | " + " | ".join(COLUMNS[c] for c in cols) + " | gain dB (min) | fit CPU s/pair |",
+             "|---|---|" + "---|" * (len(cols) + 2)]
     for kind, r in results.items():
         gain = torch.tensor(r["warp"]) - torch.tensor(r["crossfade"])
-        lines.append(f"| {kind} | {len(r['warp'])} | {ms(r['crossfade'])} | {ms(r['warp'])} | "
-                     f"{gain.mean():.2f} ({gain.min():.2f}) | {torch.tensor(r['seconds']).mean():.2f} |")
+        lines.append(f"| {kind} | {len(r['warp'])} | " + " | ".join(ms(r[c]) for c in cols)
+                     + f" | {gain.mean():.2f} ({gain.min():.2f}) | {torch.tensor(r['seconds']).mean():.2f} |")
     return "\n".join(lines)
 
 
@@ -129,12 +161,20 @@ def main(argv=None) -> None:
     p.add_argument("--base", type=float, default=0.6, help="icon size as a fraction of the frame")
     p.add_argument("--smooth", type=float, default=None)
     p.add_argument("--no-init", action="store_true")
+    p.add_argument("--ckpt", default=None, help="also score a trained method's INR modes (its encoder must read pixels)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     kwargs = {} if args.smooth is None else {"smooth": args.smooth}
     if args.no_init:
         kwargs["init"] = False
-    print(table(run(args.icons, args.kinds.split(","), args.res, args.base, **kwargs)))
+    method = None
+    if args.ckpt:
+        from pathlib import Path
+
+        from engine.build import method_from_checkpoint
+
+        method, _ = method_from_checkpoint(Path(args.ckpt))
+    print(table(run(args.icons, args.kinds.split(","), args.res, args.base, method, **kwargs)))
 
 
 if __name__ == "__main__":
