@@ -8,7 +8,7 @@ Frame t at pixel x is a blend of both endpoints, each warped to time t:
     I_t(x) = (1 - t) A_t(x) + t B_t(x)
 so corresponding points travel along the flow while colours cross-fade: no double image
 where the warp is right (Wolberg 1998, "Image morphing: a survey"; the warp-then-blend of
-Schardong et al. 2024 and FLOWING, Bizzi et al. 2024). At t = 0 the warp is skipped
+Schardong et al. 2024 and FLOWING, Bizzi et al. 2025). At t = 0 the warp is skipped
 (`Warp.flow` returns its input at s = 0) and lerp is exact, so frame 0 is exactly a's
 render and frame 1 exactly b's.
 

@@ -9,14 +9,16 @@ flow of dx/ds = v(x) for time t (Arsigny et al. 2006, "A log-Euclidean framework
 statistics on diffeomorphisms"; Ashburner 2007, DARTEL). phi_1 carries a onto b:
 b(phi_1(p)) ~ a(p). Why a velocity field and not a displacement:
   * the inverse is exact by construction, phi_t^-1 = exp(-t v), so the inverse-consistency
-    term that Neural Implicit Morphing (Schardong et al. 2024) adds to its loss is built in
-    (its residual is only the ODE solver's error, which `inverse_consistency` measures);
+    term that Neural Implicit Morphing (Schardong et al., CVPR 2024) adds to its loss is
+    built in (its residual is only the ODE solver's error, which `inverse_consistency`
+    measures); FLOWING (Bizzi et al. 2025, arXiv 2510.09537) makes the same move with a
+    neural flow, for the same reason;
   * the time-t map is a path of diffeomorphisms, phi_s o phi_t = phi_{s+t}: a rotation field
     gives a true rotation by t * angle and a scaling field a scale s^t at time t, where a
     displacement lerp p + t d(p) shrinks a rotating shape halfway;
   * one field serves both endpoints: the morph renders a through phi_t^-1 and b through
-    phi_1 o phi_t^-1 = exp((1 - t) v), warping both toward each other (as FLOWING,
-    Bizzi et al. 2024, and Schardong et al. do with their warp-then-blend).
+    phi_1 o phi_t^-1 = exp((1 - t) v), warping both toward each other (the warp-then-blend
+    of both papers).
 
 v(x) = M (x - pivot) + c + g(x): an affine part (6 numbers, exp of it is an affine map;
 it carries the large global shift, scale and rotation) plus a coarse grid g of control
