@@ -28,8 +28,8 @@ import torch
 
 from analysis.sampling import Sampler, sample_image
 from analysis.warp import Warp
-from engine.errors import UserError
-from engine.interpolation import blend_rep, check_mode
+from errors import UserError
+from analysis.interpolation import blend_rep, check_mode
 from models.method import Method, Rep
 
 

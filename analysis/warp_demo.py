@@ -2,7 +2,6 @@
 
     python -m analysis.warp_demo                 # 10 icons x 4 transforms, prints a Markdown table
     python -m analysis.warp_demo --icons 3 --kinds shift
-    python -m analysis.warp_demo --ckpt runs/maml/ckpt.pt     # also a trained method's INR modes
 
 An icon (256 px) is shrunk to `--base` of the frame so that no transform crops it; that is
 image a. A known similarity transform T (shift, scale, rotation or all three) gives image b
@@ -87,11 +86,10 @@ def mean_psnr(frames, truth) -> float:
     return sum(psnr(f, g) for f, g in zip(frames, truth)) / len(truth)
 
 
-def run(icons: int, kinds: list[str], res: int, base: float, method=None, **fit_kwargs) -> dict:
+def run(icons: int, kinds: list[str], res: int, base: float, **fit_kwargs) -> dict:
     """{kind: {column: [per-icon mean PSNR over TS], "seconds": [fit CPU s]}}. Columns: "crossfade",
-    "warp" (pixel warp-and-blend) and, with a trained `method` whose encoder reads pixels,
-    "recon" (its endpoint reconstructions), "weights" (plain weight blend), "inr warp" (the
-    warp-and-blend of its renders) and "aligned" (`aligned_frames`, weights mode)."""
+    "warp" (pixel warp-and-blend). Trained methods' modes are scored by study.py on the
+    known-midpoint benchmark (analysis/known_midpoints.py)."""
     from data.images import load_images
 
     images = load_images("icons100", 256).images
@@ -113,28 +111,11 @@ def run(icons: int, kinds: list[str], res: int, base: float, method=None, **fit_
             score = functools.partial(mean_psnr, truth=truth[1:-1])
             rows.setdefault("crossfade", []).append(score([torch.lerp(a, b, t) for t in TS]))
             rows.setdefault("warp", []).append(score(morph_frames(image_sampler(a), image_sampler(b), warp, TS, res)))
-            if method is not None:
-                for name, value in inr_scores(method, a, b, warp, res, score).items():
-                    rows.setdefault(name, []).append(value)
         out[kind] = rows
     return out
 
 
-def inr_scores(method, a: torch.Tensor, b: torch.Tensor, warp, res: int, score) -> dict[str, float]:
-    """The INR modes of one pair, each scored by `score(frames)`; "recon" is the endpoints' PSNR."""
-    from analysis.aligned_blend import aligned_frames, encode_aligned, rep_sampler
-    from engine.interpolation import interpolation_path
-
-    rep_a, _, _, rep_b = encode_aligned(method, a, b, warp)
-    ends = interpolation_path(method, rep_a, rep_b, [0.0, 1.0], "weights", res)  # (2, 3, res, res)
-    return {"recon": (psnr(ends[0], a) + psnr(ends[1], b)) / 2,
-            "weights": score(interpolation_path(method, rep_a, rep_b, TS, "weights", res)),
-            "inr warp": score(morph_frames(rep_sampler(method, rep_a), rep_sampler(method, rep_b), warp, TS, res)),
-            "aligned": score(aligned_frames(method, a, b, warp, TS, res))}
-
-
-COLUMNS = {"crossfade": "cross-fade dB", "warp": "warp-and-blend dB", "recon": "INR recon dB",
-           "weights": "INR weights dB", "inr warp": "INR warp-and-blend dB", "aligned": "aligned weights dB"}
+COLUMNS = {"crossfade": "cross-fade dB", "warp": "warp-and-blend dB"}
 
 
 def table(results: dict) -> str:
@@ -161,20 +142,12 @@ def main(argv=None) -> None:
     p.add_argument("--base", type=float, default=0.6, help="icon size as a fraction of the frame")
     p.add_argument("--smooth", type=float, default=None)
     p.add_argument("--no-init", action="store_true")
-    p.add_argument("--ckpt", default=None, help="also score a trained method's INR modes (its encoder must read pixels)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     kwargs = {} if args.smooth is None else {"smooth": args.smooth}
     if args.no_init:
         kwargs["init"] = False
-    method = None
-    if args.ckpt:
-        from pathlib import Path
-
-        from engine.build import method_from_checkpoint
-
-        method, _ = method_from_checkpoint(Path(args.ckpt))
-    print(table(run(args.icons, args.kinds.split(","), args.res, args.base, method, **kwargs)))
+    print(table(run(args.icons, args.kinds.split(","), args.res, args.base, **kwargs)))
 
 
 if __name__ == "__main__":

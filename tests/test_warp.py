@@ -13,8 +13,8 @@ from analysis.sampling import foreground_moments, image_sampler, sample_image
 from analysis.warp import Warp, affine_velocity, smoothness
 from analysis.warp_fit import fit_warp
 from data.pixels import pixel_grid
-from engine.errors import UserError
-from engine.interpolation import interpolation_path
+from errors import UserError
+from analysis.interpolation import interpolation_path
 from models.hypernet import HyperINR
 from models.method import Method, Rep
 from models.siren import SirenConfig
