@@ -1,7 +1,9 @@
-"""Weight-space blending: walk from one training image to another in pixel, latent and weight space.
+"""Interpolate between training images: pixel cross-fade, latent and weight blends, and the
+morphs of question 3 (warp-and-blend of the INRs, aligned weight-space blend; analysis/paths.py).
 
     python interpolate.py --ckpt runs/hyper/ckpt.pt --a grinning_face --b cow_face
     python interpolate.py --ckpt runs/hyper/ckpt.pt --pairs runs/similarity/pairs.json --slerp
+    python interpolate.py --ckpt runs/hyper/ckpt.pt --a 0 --b 1 --random-pairs 20   # + scores over 20 random pairs
 
 Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
 t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (morph error, its
@@ -19,12 +21,9 @@ from torch.utils.tensorboard import SummaryWriter
 
 from analysis.endpoints import encode_images, resolve_index, training_set
 from analysis.figures import label_rows, make_grid, save_gif, save_png
-from analysis.interpolation import (
-    MODES,
-    applicable_modes,
-    check_mode,
-    interpolation_path,
-)
+from analysis.known_midpoints import spread
+from analysis.pair_choice import sample_pairs
+from analysis.paths import MODES, Pair, check_path_mode, modes_for, path_frames
 from analysis.path_metrics import path_metrics
 from cli import parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class InterpolateConfig:
-    """Interpolate between two training images of a checkpoint: pixel cross-fade, latent and weight blends."""
+    """Interpolate between training images of a checkpoint: cross-fade, blends, warp-and-blend and aligned morphs."""
 
     ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
     a: str = "0"                      # first image: index into the training set, or its name
@@ -44,7 +43,9 @@ class InterpolateConfig:
     pairs: str = ""                   # pairs.json from similarity.py: blend each of its pairs (overrides --a/--b)
     frames: int = 9                   # frames from t = 0 to t = 1, endpoints included
     res: int = 128                    # render resolution
-    modes: str = ""                   # comma list of pixel, latent, weights ("" = all that apply)
+    modes: str = ""                   # comma list of pixel, latent, weights, warp, aligned ("" = all that apply)
+    random_pairs: int = 0             # also score this many seeded random pairs (metrics only, mean and spread)
+    seed: int = 0                     # of the random pairs
     slerp: bool = False               # spherical instead of linear blends (latent and weights)
     pixel_source: str = "render"      # the pixel cross-fade blends the method's endpoint renders, or the "truth"
     out: str = "runs/interpolate"
@@ -66,10 +67,10 @@ def real_images(ckpt: dict, train_images: torch.Tensor, res: int) -> torch.Tenso
 def parse_modes(text: str, method, rep) -> list[str]:
     """--modes -> checked list; "" = every mode that applies to the method."""
     if not text.strip():
-        return applicable_modes(method, rep)
+        return modes_for(method, rep)
     modes = [m.strip() for m in text.split(",") if m.strip()]
     for mode in modes:
-        check_mode(method, rep, mode)
+        check_path_mode(method, rep, mode)
     return modes
 
 
@@ -78,16 +79,16 @@ def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observe
     """All modes for one pair: writes images into `out`, logs under `tag`, returns the metrics."""
     names = ckpt["names"]
     rep = encode_images(method, images, observed, [ia, ib])
-    rep_a, rep_b = rep.select(0), rep.select(1)
-    modes = parse_modes(cfg.modes, method, rep_a)
+    pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1))
+    modes = parse_modes(cfg.modes, method, pair.rep_a)
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]  # exact 0.0 and 1.0 at the ends
     kind = "slerp" if cfg.slerp else "lerp"
     ends = method.render(rep, cfg.res).cpu().clamp(0, 1)  # (2, 3, res, res) the endpoint renders
     truth = (real[ia], real[ib]) if cfg.pixel_source == "truth" else (ends[0], ends[1])
     rows, metrics = [], {}
     for mode in modes:
-        frames = interpolation_path(method, rep_a, rep_b, ts, mode, cfg.res, kind,
-                                    endpoints=truth if mode == "pixel" else None)  # (T, 3, res, res)
+        frames = path_frames(method, pair, ts, mode, cfg.res, kind,
+                             endpoints=truth if mode == "pixel" else None)  # (T, 3, res, res)
         m = {k: v for k, v in path_metrics(frames, ts).items() if k != "steps"}
         if mode != "pixel" or cfg.pixel_source == "render":
             # how far the path's ends are from the endpoint renders (float noise only)
@@ -109,6 +110,25 @@ def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observe
               "ts": ts, "res": cfg.res, "pixel_source": cfg.pixel_source, "modes": metrics}
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+@torch.no_grad()
+def score_random_pairs(cfg: InterpolateConfig, method, images, observed, modes: list[str]) -> dict:
+    """Path metrics of every mode over `cfg.random_pairs` seeded random pairs (no pictures):
+    {mode: {metric: spread dict (mean, std, ci95, n)}} and the pairs."""
+    ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
+    kind = "slerp" if cfg.slerp else "lerp"
+    pairs = sample_pairs(len(images.names), cfg.random_pairs, cfg.seed)
+    values: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
+    for ia, ib in pairs:
+        rep = encode_images(method, images, observed, [ia, ib])
+        pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1))
+        for mode in modes:
+            m = path_metrics(path_frames(method, pair, ts, mode, cfg.res, kind), ts)
+            for key in ("morph_error", "pdv", "band_energy_error", "path_length"):
+                values[mode].setdefault(key, []).append(m[key])
+    return {"pairs": [[a, b] for a, b in pairs],
+            "modes": {mode: {k: spread(v) for k, v in vals.items()} for mode, vals in values.items()}}
 
 
 def metrics_table(metrics: dict) -> str:
@@ -140,6 +160,8 @@ def main(argv=None) -> dict:
     bad = [m for m in cfg.modes.split(",") if m.strip() and m.strip() not in MODES]
     if bad:
         raise UserError(f"unknown mode {bad[0]!r} in --modes: use a comma list of {', '.join(MODES)}")
+    if cfg.random_pairs < 0:
+        raise UserError(f"--random-pairs must be >= 0, got {cfg.random_pairs}")
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names = ckpt["names"]
@@ -159,9 +181,19 @@ def main(argv=None) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
         tag = "interpolation" if len(pairs) == 1 else f"interpolation_{k}_{kind}"
         results.append(interpolate_pair(cfg, method, ckpt, images, observed, real, ia, ib, folder, writer, tag))
-    writer.close()
     summary = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "pairs": results}
-    if len(pairs) > 1:
+    if cfg.random_pairs:
+        modes = list(results[0]["modes"])
+        summary["random"] = score_random_pairs(cfg, method, images, observed, modes)
+        lines = [f"| mode | morph error over {cfg.random_pairs} random pairs (mean +- std) | pdv | band-energy error |",
+                 "|---|---|---|---|"]
+        for mode, m in summary["random"]["modes"].items():
+            lines.append(f"| {mode} | {m['morph_error']['mean']:.3f} +- {m['morph_error']['std']:.3f} | "
+                         f"{m['pdv']['mean']:.3f} | {m['band_energy_error']['mean']:.3f} |")
+        writer.add_text("interpolation/random_pairs", "\n".join(lines), 0)
+        print("\n" + "\n".join(lines))
+    writer.close()
+    if len(pairs) > 1 or cfg.random_pairs:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"\nwrote {out}")
     return summary

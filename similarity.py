@@ -7,7 +7,9 @@ Encodes every training image (from its observed pixels, as in training), prints 
 similar pairs, and writes to --out: similarity_<latent|weights>.png and pixel_psnr.png
 heatmaps (rows/columns in one shared order that puts alike images together, see
 analysis.similarity.spectral_order), pairs.json (the chosen pairs, names + indices + the rule)
-and pairs.png (one chosen pair per row). Measures and rule: analysis/similarity.py.
+and pairs.png (one chosen pair per row), and similarity_vs_morph_error.png: over --correlate
+random pairs, how the similarity relates to the morph error of the method's own blend (its
+Spearman rho decides the rule, analysis/pair_choice.py). Measures: analysis/similarity.py.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ import torch
 from analysis.endpoints import training_set
 from analysis.evaluate import encode_all
 from analysis.figures import make_grid, save_heatmap, save_png, upscale_nearest
+from analysis.interpolation import interpolation_path
+from analysis.pair_choice import choose_pairs, correlate, scatter_png
+from analysis.path_metrics import path_metrics
 from analysis.similarity import (
-    PAIR_RULE,
     cosine_matrix,
     latent_similarity,
     pixel_psnr,
-    select_pairs,
     spectral_order,
     weight_similarity,
 )
@@ -41,8 +44,9 @@ class SimilarityConfig:
     ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
     measure: str = "auto"             # what "similar" means for pair selection: auto (weights when the
                                       # method has them, else latent), latent, weights or pixel
-    pairs: int = 3                    # how many "similar" pairs (one dissimilar pair is added)
-    max_pixel_psnr: float = 0.0       # pairs must be below this pixel PSNR (dB) to count as visibly different (0 = median)
+    pairs: int = 4                    # how many pairs to choose (the last one is the hard, least similar pair)
+    correlate: int = 100              # random pairs over which similarity is correlated with the path score
+    frames: int = 9                   # frames of each scored path (the path metrics were calibrated at 9)
     top: int = 10                     # how many most-similar pairs to print
     out: str = "runs/similarity"
     device: str = "auto"
@@ -50,8 +54,8 @@ class SimilarityConfig:
 
 def main(argv=None) -> dict:
     cfg, _ = parse_config(SimilarityConfig, argv, choices={"measure": ("auto", "latent", "weights", "pixel")})
-    if cfg.pairs < 0 or cfg.top < 0 or cfg.max_pixel_psnr < 0:
-        raise UserError("--pairs, --top and --max-pixel-psnr must be >= 0")
+    if cfg.pairs < 2 or cfg.top < 0 or cfg.correlate < 3 or cfg.frames < 3:
+        raise UserError("--pairs must be >= 2, --top >= 0, --correlate >= 3 and --frames >= 3")
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names = ckpt["names"]
@@ -81,15 +85,31 @@ def main(argv=None) -> dict:
     shown.fill_diagonal_(finite.max())  # +inf diagonal would swamp the colour range
     save_heatmap(shown[reorder], out / "pixel_psnr.png", finite.min().item(), finite.max().item(), "pixel PSNR (dB)")
 
-    pairs, bound = select_pairs(chosen, pix, cfg.pairs, cfg.max_pixel_psnr or None)
+    # Which pairs interpolate well? Score the method's own blend over random pairs and ask
+    # whether the similarity predicts it (analysis/pair_choice.py); the rule follows the answer.
+    blend = "weights" if rep.params is not None else "latent" if method.decodes_latent else "pixel"
+    ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
+
+    def score(i: int, j: int) -> float:
+        frames = interpolation_path(method, rep.select(i), rep.select(j), ts, blend, images.res)  # (T, 3, r, r)
+        return path_metrics(frames, ts)["morph_error"]
+
+    corr = correlate(chosen, score, cfg.correlate)
+    scatter_png(corr["similarity"], corr["score"], out / "similarity_vs_morph_error.png",
+                f"{measure} similarity vs morph error of the {blend} blend, rho = {corr['spearman']:.2f} "
+                f"({corr['count']} pairs)", xlabel=f"{measure} similarity", ylabel="morph error (lower = better)")
+    pix_ok = pix < pix[torch.isfinite(pix)].median()  # (N, N): pairs that look different in pixels
+    pairs, rule = choose_pairs(chosen, corr["spearman"], corr["count"], higher_is_better=False, count=cfg.pairs,
+                               eligible=pix_ok)
     iu = torch.triu_indices(len(names), len(names), offset=1)  # (2, M)
     sim_flat = chosen[iu[0], iu[1]]  # (M,)
     print(f"most similar pairs by {measure} ({type(method).__name__}):")
     for m in torch.argsort(sim_flat, descending=True)[:cfg.top].tolist():
         a, b = int(iu[0, m]), int(iu[1, m])
         print(f"  {sim_flat[m]:+.3f}  {names[a]} ({a}) ~ {names[b]} ({b})   pixel PSNR {pix[a, b]:.1f} dB")
-    print(f"chosen pairs (pixel PSNR below {bound:.1f} dB):")
+    print(f"rule: {rule}\nchosen pairs:")
     for p in pairs:
+        p["pixel_psnr"] = float(pix[p["a"], p["b"]])
         p["a"], p["b"] = {"index": p["a"], "name": names[p["a"]]}, {"index": p["b"], "name": names[p["b"]]}
         print(f"  {p['kind']:10s} {p['similarity']:+.3f}  {p['a']['name']} ~ {p['b']['name']}   "
               f"pixel PSNR {p['pixel_psnr']:.1f} dB")
@@ -97,8 +117,9 @@ def main(argv=None) -> dict:
     if pairs:
         idx = [i for p in pairs for i in (p["a"]["index"], p["b"]["index"])]
         save_png(make_grid(upscale_nearest(images.images[idx], 96), ncol=2), out / "pairs.png")
-    result = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "measure": measure, "rule": PAIR_RULE,
-              "max_pixel_psnr": bound, "pairs": pairs, "order": order.tolist()}
+    result = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "measure": measure, "rule": rule,
+              "blend_scored": blend, "spearman": corr["spearman"], "correlated_pairs": corr["count"],
+              "significant": corr["significant"], "pairs": pairs, "order": order.tolist()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "pairs.json").write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")

@@ -97,6 +97,8 @@ def stack_labelled(blocks: list[torch.Tensor], labels: list[str], margin: int = 
     return from_pil(canvas)
 
 
+# viridis sampled at 9 points (van der Walt & Smith, matplotlib's default colour map): dark
+# blue = low, yellow = high, perceptually uniform and readable in greyscale.
 VIRIDIS = np.array([[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
                     [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]], dtype=np.float64)
 

@@ -28,7 +28,7 @@ import torch
 from errors import UserError
 from models.method import Method, Rep
 
-MODES = ("pixel", "latent", "weights")
+BLEND_MODES = ("pixel", "latent", "weights")
 BLENDS = ("lerp", "slerp")
 
 
@@ -80,8 +80,8 @@ def applicable_modes(method: Method, rep: Rep) -> list[str]:
 
 def check_mode(method: Method, rep: Rep, mode: str) -> None:
     """UserError naming the method and the modes it does support when `mode` does not apply."""
-    if mode not in MODES:
-        raise UserError(f"unknown interpolation mode {mode!r}: use {', '.join(MODES)}")
+    if mode not in BLEND_MODES:
+        raise UserError(f"unknown interpolation mode {mode!r}: use {', '.join(BLEND_MODES)}")
     ok = applicable_modes(method, rep)
     if mode not in ok:
         has = "a latent only" if rep.params is None else "SIREN weights only" if rep.latent is None else "latent and weights"

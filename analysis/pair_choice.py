@@ -93,8 +93,8 @@ def choose_pairs(similarity: torch.Tensor, rho: float, n: int, higher_is_better:
     used: set[int] = set()
     pairs: list[dict] = []
 
-    def free(m: int) -> bool:
-        return bool(ok[m]) and int(iu[0, m]) not in used and int(iu[1, m]) not in used
+    def free(m: int, eligible_only: bool = True) -> bool:
+        return (bool(ok[m]) or not eligible_only) and int(iu[0, m]) not in used and int(iu[1, m]) not in used
 
     def take(m: int, kind: str) -> None:
         a, b = int(iu[0, m]), int(iu[1, m])
@@ -115,6 +115,8 @@ def choose_pairs(similarity: torch.Tensor, rho: float, n: int, higher_is_better:
             if m is not None:
                 take(m, "spread")
     hard = next((m for m in reversed(order) if free(m)), None)
+    if hard is None:  # the hard control is about the representation: any unused pair will do
+        hard = next((m for m in reversed(order) if free(m, eligible_only=False)), None)
     if hard is not None:
         take(hard, "hard")
     direction = "higher" if higher_is_better else "lower"

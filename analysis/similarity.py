@@ -1,4 +1,4 @@
-"""How alike two images are to a method, to pixels, and which pairs to interpolate.
+"""How alike two images are to a method, and to pixels.
 
 Measures (all (N, N), symmetric):
     latent_similarity   cosine of the CENTRED latents z_i - mean_j z_j. What all images
@@ -13,27 +13,14 @@ Measures (all (N, N), symmetric):
     pixel_psnr          PSNR (dB) between the images themselves, the reference: higher =
                         more alike; the diagonal is +inf.
 
-Pair selection (`select_pairs`), the rule written into pairs.json:
-    1. "visibly different" pairs: pixel PSNR below `max_pixel_psnr` (default: the median
-       pixel PSNR over all pairs, i.e. less alike in pixels than a typical pair);
-    2. among them, by decreasing representation similarity, take a pair when neither of
-       its images was taken before, until `count` "similar" pairs are chosen: pairs the
-       method puts close although they look different, the interesting ones to blend;
-    3. one "dissimilar" pair: the least similar pair among the unused images (any pair if
-       fewer than two are left), the control a good path should find hard.
+Pair selection lives in analysis/pair_choice.py (by the measured correlation of a
+similarity with a path score).
 """
 from __future__ import annotations
 
 import torch
 
 from models.siren import Params
-
-PAIR_RULE = ("similar: greedy by decreasing representation similarity among pairs whose pixel PSNR is below "
-             "max_pixel_psnr (default: the median over all pairs), no image used twice; dissimilar: the least "
-             "similar pair among the images left")
-
-# viridis sampled at 9 points (van der Walt & Smith, matplotlib's default colour map): dark
-# blue = low, yellow = high, perceptually uniform and readable in greyscale.
 
 def cosine_matrix(x: torch.Tensor, center: bool = True) -> torch.Tensor:
     """(N, D) -> (N, N) cosine similarities of the rows (of the centred rows by default)."""
@@ -75,33 +62,6 @@ def pixel_psnr(images: torch.Tensor, chunk: int = 64) -> torch.Tensor:
     mse = torch.cat(rows)  # (N, N)
     mse.fill_diagonal_(0)
     return (-10 * torch.log10(mse)).float()  # 0 -> +inf on the diagonal
-
-
-def select_pairs(similarity: torch.Tensor, pix_psnr: torch.Tensor, count: int = 3,
-                 max_pixel_psnr: float | None = None) -> tuple[list[dict], float]:
-    """The rule in the module docstring. similarity, pix_psnr: (N, N). Returns (pairs, the
-    pixel PSNR bound used); each pair {kind, a, b, similarity, pixel_psnr} with a < b."""
-    n = len(similarity)
-    iu = torch.triu_indices(n, n, offset=1)  # (2, M) all unordered pairs
-    sim, pix = similarity[iu[0], iu[1]], pix_psnr[iu[0], iu[1]]  # (M,) each
-    bound = float(pix.median()) if max_pixel_psnr is None else float(max_pixel_psnr)
-    used: set[int] = set()
-    pairs = []
-
-    def take(m: int, kind: str) -> None:
-        a, b = int(iu[0, m]), int(iu[1, m])
-        used.update((a, b))
-        pairs.append({"kind": kind, "a": a, "b": b, "similarity": float(sim[m]), "pixel_psnr": float(pix[m])})
-
-    for m in torch.argsort(sim, descending=True).tolist():
-        if len(pairs) == count:
-            break
-        if pix[m] < bound and int(iu[0, m]) not in used and int(iu[1, m]) not in used:
-            take(m, "similar")
-    free = [m for m in torch.argsort(sim).tolist() if int(iu[0, m]) not in used and int(iu[1, m]) not in used]
-    if len(sim):
-        take(free[0] if free else int(sim.argmin()), "dissimilar")
-    return pairs, bound
 
 
 def spectral_order(similarity: torch.Tensor) -> torch.Tensor:

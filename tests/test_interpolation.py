@@ -20,7 +20,7 @@ from analysis.interpolation import (
     lerp,
     slerp,
 )
-from analysis.similarity import select_pairs, weight_similarity
+from analysis.similarity import weight_similarity
 from errors import UserError
 from models.method import Rep
 from registry import build_method
@@ -79,17 +79,12 @@ def disc(cx: float, res: int = 48, r: float = 4.0) -> torch.Tensor:
     return 1 - inside * (1 - colour)
 
 
-def test_weight_similarity_and_pair_rule(tmp_path):
+def test_weight_similarity_and_heatmap(tmp_path):
     base = torch.randn(1, 5, 4)
     params = {"w": torch.cat([base, base * 2, -base, torch.randn(1, 5, 4)]), "b": torch.randn(4, 3)}
     sim = weight_similarity(params)  # (4, 4)
     assert sim.shape == (4, 4) and torch.allclose(sim.diagonal(), torch.ones(4), atol=1e-5)
     s = torch.tensor([[1, .9, .8, .1], [.9, 1, .2, .7], [.8, .2, 1, -.5], [.1, .7, -.5, 1]])
-    pix = torch.tensor([[99, 30, 5, 5], [30, 99, 5, 5], [5, 5, 99, 5], [5, 5, 5, 99.]])
-    pairs, bound = select_pairs(s, pix, count=3, max_pixel_psnr=10)
-    # (0,1) is the most similar but looks alike in pixels; (0,2) wins, then (1,3); nothing left for more
-    assert [(p["kind"], p["a"], p["b"]) for p in pairs][:2] == [("similar", 0, 2), ("similar", 1, 3)]
-    assert pairs[-1]["kind"] == "dissimilar" and bound == 10
     path = save_heatmap(s, tmp_path / "h.png", -1, 1, "test")
     assert path.stat().st_size > 0
 
@@ -104,27 +99,32 @@ def tiny_ckpt(tmp_path_factory):
 
 
 def test_scripts_write_sheets_gifs_and_metrics(tiny_ckpt, tmp_path):
-    sim = similarity.main(["--ckpt", str(tiny_ckpt), "--out", str(tmp_path / "sim"), "--device", "cpu"])
-    for name in ("similarity_latent.png", "similarity_weights.png", "pixel_psnr.png", "pairs.png", "pairs.json"):
+    similarity.main(["--ckpt", str(tiny_ckpt), "--out", str(tmp_path / "sim"), "--device", "cpu"])
+    for name in ("similarity_latent.png", "similarity_weights.png", "pixel_psnr.png", "pairs.png", "pairs.json",
+                 "similarity_vs_morph_error.png"):
         assert (tmp_path / "sim" / name).is_file(), name
     saved = json.loads((tmp_path / "sim" / "pairs.json").read_text())
-    assert saved["measure"] == "weights" and saved["pairs"][-1]["kind"] == "dissimilar" and saved["rule"]
+    assert saved["measure"] == "weights" and saved["pairs"][-1]["kind"] == "hard" and saved["rule"]
     assert all(p["a"]["name"].startswith("shape") for p in saved["pairs"])
 
     out = tmp_path / "interp"
     res = interpolate.main(["--ckpt", str(tiny_ckpt), "--a", "0", "--b", "shape03", "--frames", "5", "--res", "16",
                             "--out", str(out), "--device", "cpu"])
     modes = res["pairs"][0]["modes"]
-    assert list(modes) == ["latent", "weights", "pixel"]
+    assert list(modes) == ["latent", "weights", "warp", "aligned", "pixel"]
     for mode, m in modes.items():
         assert (out / f"strip_{mode}.png").is_file() and (out / f"{mode}.gif").is_file()
-        assert m["morph_error"] >= 0 and m["pdv"] >= 0 and m["endpoint_error"] < 1e-4
+        # the aligned mode re-encodes its endpoints with every pixel observed, the others reuse the renders
+        assert m["morph_error"] >= 0 and m["pdv"] >= 0 and (m["endpoint_error"] < 1e-4 or mode == "aligned")
     assert (out / "sheet.png").is_file() and any((out / "tb").glob("events.out.tfevents.*"))
     assert json.loads((out / "metrics.json").read_text())["b"]["name"] == "shape03"
 
     many = interpolate.main(["--ckpt", str(tiny_ckpt), "--pairs", str(tmp_path / "sim" / "pairs.json"), "--frames", "3",
-                             "--res", "12", "--modes", "weights,pixel", "--slerp", "--out", str(tmp_path / "many")])
+                             "--res", "12", "--modes", "weights,warp,pixel", "--slerp", "--random-pairs", "3",
+                             "--out", str(tmp_path / "many")])
     assert len(many["pairs"]) == len(saved["pairs"]) and (tmp_path / "many" / "metrics.json").is_file()
+    assert set(many["random"]["modes"]) == {"weights", "warp", "pixel"} and len(many["random"]["pairs"]) == 3
+    assert many["random"]["modes"]["warp"]["morph_error"]["n"] == 3
 
     up = upsample.main(["--ckpt", str(tiny_ckpt), "--icons", "0,shape01", "--res", "32", "--out", str(tmp_path / "up")])
     assert (tmp_path / "up" / "sheet.png").is_file() and set(up["mean_psnr"]) == {"lanczos", "hyper"}
@@ -146,7 +146,7 @@ def test_maml_blends_weights_only(tmp_path):
     assert method_from_checkpoint(tmp_path / "run" / "ckpt.pt")[1]["config"]["model"] == "maml"
     res = interpolate.main(["--ckpt", str(tmp_path / "run" / "ckpt.pt"), "--frames", "3", "--res", "12",
                             "--out", str(tmp_path / "out")])
-    assert list(res["pairs"][0]["modes"]) == ["weights", "pixel"]
+    assert list(res["pairs"][0]["modes"]) == ["weights", "warp", "aligned", "pixel"]
     assert res["pairs"][0]["modes"]["weights"]["endpoint_error"] < 1e-4
     with pytest.raises(UserError, match="latent"):
         interpolate.main(["--ckpt", str(tmp_path / "run" / "ckpt.pt"), "--modes", "latent", "--out", str(tmp_path / "o2")])
