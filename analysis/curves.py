@@ -111,8 +111,10 @@ def curve_figure(runs: dict[str, Path], path: Path, x_key: str = "train_seconds"
             return (ox + pw * xv / x_hi, oy + ph * (1 - (yv - y_lo) / (y_hi - y_lo)))
 
         steps = records[-1]["step"] if records else 0
-        draw.text((ox, oy - 20), f"{name} ({header.get('count', '?')} + {header.get('count', '?')} icons, "
-                  f"{steps} steps)", fill="black", font=big)
+        icons = f"{header.get('count', '?')} icons"
+        if any("unseen_heldout_pixels" in r for r in records):
+            icons = f"{header.get('count', '?')} + {header.get('unseen_count', '?')} unseen icons"
+        draw.text((ox, oy - 20), f"{name}: {steps} steps, {icons}", fill="black", font=big)
         for yv in y_ticks:
             _, py = at(0, yv)
             draw.line([(ox, py), (ox + pw, py)], fill=(232, 232, 232))
@@ -128,10 +130,10 @@ def curve_figure(runs: dict[str, Path], path: Path, x_key: str = "train_seconds"
             value = header.get("references", {}).get(key)
             if isinstance(value, (int, float)) and math.isfinite(value):
                 dashed(draw, at(0, value)[1], ox, ox + pw, colour)
-        for key, _, colour in SERIES:
+        for (key, _, colour), line_w in zip(SERIES, (4, 2, 2)):  # train under the others, wider: seen where they meet
             points = [at(r[x_key], r[key]) for r in records if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
             if len(points) > 1:
-                draw.line(points, fill=colour, width=2)
+                draw.line(points, fill=colour, width=line_w)
             for px, py in points[-1:]:
                 draw.ellipse([px - 2.5, py - 2.5, px + 2.5, py + 2.5], fill=colour)  # the last point: visible alone too
     path = Path(path)

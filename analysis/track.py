@@ -6,7 +6,7 @@ The tracker scores a fixed subset, 16 training icons spread over the set (their 
 their held-out pixels) and the first 16 unseen icons (read through 90% of their pixels, scored
 on the other 10%, like psnr/unseen_heldout_pixels), and writes
     TensorBoard  track/train_pixels, track/heldout_pixels, track/unseen_heldout_pixels
-    track.jsonl  a header line {"model", "count", "references"} (the trivial references on the
+    track.jsonl  a header line {"model", "count", "unseen_count", "references"} (the trivial references on the
                  same subset), then one line per evaluation: {"step", "train_seconds",
                  "track_seconds", and the three values}
 so analysis/curves.py can draw the curves without parsing TensorBoard. The subset's numbers are
@@ -163,7 +163,9 @@ class Tracking:
 
     def __init__(self, evaluator: Evaluator, path: Path, step: int, model: str, writer, count: int = TRACK_COUNT):
         self.tracker, self.writer = Tracker(evaluator, count), writer
-        header = {"model": model, "count": len(self.tracker.index), "references": self.tracker.references}
+        unseen = len(self.tracker.unseen) if self.tracker.unseen is not None else 0
+        header = {"model": model, "count": len(self.tracker.index), "unseen_count": unseen,
+                  "references": self.tracker.references}
         self.log = TrackLog(path, step, header)
 
     def __call__(self, method: Method, step: int, train_seconds: float) -> dict | None:

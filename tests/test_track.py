@@ -74,7 +74,8 @@ def test_training_tracks_every_k_steps_and_resumes_without_duplicates(shapes_dir
     train_hyper.main(args + ["--steps", "5"])
     header, records = read_track(out / "track.jsonl")
     assert [r["step"] for r in records] == [0, 2, 4, 5]  # the start, every 2 steps, the end
-    assert header["count"] == 4 and set(header["references"]) >= {"mean_icon_heldout_pixels", "neighbours_heldout_pixels"}
+    assert header["count"] == 4 and header["unseen_count"] == 0
+    assert set(header["references"]) >= {"mean_icon_heldout_pixels", "neighbours_heldout_pixels"}
     for r in records:
         assert 0 < r["train_pixels"] < 100 and 0 < r["heldout_pixels"] < 100 and r["track_seconds"] > 0
     assert records[0]["train_seconds"] == 0 and records[-1]["train_seconds"] > records[1]["train_seconds"]
