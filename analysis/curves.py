@@ -112,7 +112,8 @@ def curve_figure(runs: dict[str, Path], path: Path, x_key: str = "train_seconds"
 
         steps = records[-1]["step"] if records else 0
         icons = f"{header.get('count', '?')} icons"
-        if any("unseen_heldout_pixels" in r for r in records):
+        unseen = any("unseen_heldout_pixels" in r for r in records)  # not for methods without an encoder
+        if unseen:
             icons = f"{header.get('count', '?')} + {header.get('unseen_count', '?')} unseen icons"
         draw.text((ox, oy - 20), f"{name}: {steps} steps, {icons}", fill="black", font=big)
         for yv in y_ticks:
@@ -128,7 +129,7 @@ def curve_figure(runs: dict[str, Path], path: Path, x_key: str = "train_seconds"
         draw.text((ox - left + 2, oy - 20 + ph / 2), "dB", fill="black", font=small)
         for key, _, colour in REFERENCES:
             value = header.get("references", {}).get(key)
-            if isinstance(value, (int, float)) and math.isfinite(value):
+            if isinstance(value, (int, float)) and math.isfinite(value) and (unseen or "unseen" not in key):
                 dashed(draw, at(0, value)[1], ox, ox + pw, colour)
         for (key, _, colour), line_w in zip(SERIES, (4, 2, 2)):  # train under the others, wider: seen where they meet
             points = [at(r[x_key], r[key]) for r in records if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
