@@ -71,6 +71,13 @@ METHODS: dict[str, MethodSpec] = {
                          tiny=TINY_LATENT),
     "hyper": MethodSpec(_hyper, "train_hyper", "conv set encoder -> hypernetwork -> per-image SIREN weights",
                         tiny=TINY_LATENT),
+    # The index-coded setting, the exercise's "one network, image index in": a free code per
+    # training image (models/encoder.CodeTable) instead of the conv encoder. No encoder, so
+    # they cannot encode unseen icons (handles_unseen_images is False for a code table).
+    "hyper_table": MethodSpec(_hyper, "train_hyper", "code table (image index -> latent) -> hypernetwork -> SIREN weights",
+                              defaults={"encoder": "table"}, tiny=TINY_LATENT),
+    "concat_table": MethodSpec(_concat, "train_hyper", "code table (image index -> latent) concatenated to the coordinates",
+                               defaults={"encoder": "table", "lr": 3e-4}, tiny=TINY_LATENT),
     "hyper_hr": MethodSpec(_hyper, "train_hyper", "the hypernetwork, also supervised at true 256 px coordinates",
                            defaults={"hr_supervision": 256}, tiny=TINY_LATENT),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",

@@ -12,7 +12,9 @@ and the same wall-clock training budget. Outputs in --out:
     similarity/               similarity heatmaps and the chosen pairs (pairs.json)
     interpolation/<method>/   per pair: sheet.png (one row per mode), strips, GIFs, metrics
     interpolation_pair<k>.png every method's rows for pair k (3 similar pairs, then 1 dissimilar)
-    results.md, results.json  the table the README shows
+    curves.png                PSNR on a fixed subset against training seconds, one panel per method,
+                              with the trivial references (runs/<method>/track.jsonl, analysis/curves.py)
+    results.md, results.json  the table the README shows (methods and the trivial references)
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from PIL import Image
 
 import interpolate
 import similarity
+from analysis.curves import curve_figure
 from analysis.endpoints import training_set
 from analysis.figures import from_pil, save_png, stack_labelled
 from analysis.upsampling import upsample_sheet, upsampled
@@ -36,7 +39,8 @@ from train.checkpoint import method_from_checkpoint
 from train.config import method_config
 from train.trainer import train
 
-STUDY_METHODS = "concat,hyper,hyper_hr,maml,perimage"  # rows of registry.METHODS; perimage is the reference
+STUDY_METHODS = "concat,hyper,hyper_hr,maml,perimage,concat_table,hyper_table"  # rows of registry.METHODS; perimage is
+#   the reference; *_table are the index-coded setting (a code per training icon, no encoder)
 QUICK = {"steps": 3, "unseen_count": 4, "eval_every": 1000, "image_every": 1000}  # on top of the registry's tiny sizes
 
 
@@ -116,10 +120,11 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
 
     hr = next((k.rsplit("_", 1)[1] for m in train.values() for k in m if k.startswith("psnr/upsample_")), "256")
     keys = {"train_pixels": "psnr/train_pixels", "heldout_pixels": "psnr/heldout_pixels",
-            "unseen_images": "psnr/unseen_images", "upsample": f"psnr/upsample_{hr}",
-            "unseen_upsample": f"psnr/unseen_upsample_{hr}"}
+            "unseen_images": "psnr/unseen_images", "unseen_heldout_pixels": "psnr/unseen_heldout_pixels",
+            "upsample": f"psnr/upsample_{hr}", "unseen_upsample": f"psnr/unseen_upsample_{hr}"}
     lines = [f"| method | parameters | train s | steps | train px dB | held-out px dB | unseen icons dB | "
-             f"{hr} px, training icons dB | {hr} px, unseen icons dB |", "|---|---|---|---|---|---|---|---|---|"]
+             f"unseen held-out px dB | {hr} px, training icons dB | {hr} px, unseen icons dB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     summary = {"methods": {}}
     for name, m in train.items():
         row = {"parameters": m["parameters"], "train_seconds": m["train_seconds"], "steps": m["step"],
@@ -127,10 +132,22 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
         summary["methods"][name] = row
         lines.append(f"| {name} | {row['parameters']:,} | {row['train_seconds']:.0f} | {row['steps']} | "
                      + " | ".join(cell(row[k]) for k in keys) + " |")
-    lanczos = {k: next((m[f"psnr/{k}_{hr}"] for m in train.values() if f"psnr/{k}_{hr}" in m), None)
-               for k in ("lanczos", "unseen_lanczos")}
-    summary["lanczos"] = lanczos
-    lines.append(f"| Lanczos (reference) | | | | | | | {cell(lanczos['lanczos'])} | {cell(lanczos['unseen_lanczos'])} |")
+    # The trivial references (analysis/references.py), the same for every run of one data set:
+    # the columns each one can be scored on, the others left empty.
+    ref_tags = {
+        ("mean_icon", "mean icon (reference)"): {
+            "train_pixels": "mean_icon_train_pixels", "heldout_pixels": "mean_icon_heldout_pixels",
+            "unseen_images": "mean_icon_unseen", "unseen_heldout_pixels": "mean_icon_unseen_heldout"},
+        ("neighbours", "neighbour interpolation (reference)"): {
+            "heldout_pixels": "neighbours_heldout_pixels", "unseen_heldout_pixels": "neighbours_unseen_heldout"},
+        ("lanczos", "Lanczos (reference)"): {"upsample": f"lanczos_{hr}", "unseen_upsample": f"unseen_lanczos_{hr}"},
+        ("bicubic", "bicubic (reference)"): {"upsample": f"bicubic_{hr}", "unseen_upsample": f"unseen_bicubic_{hr}"}}
+    summary["references"] = {}
+    for (key, label), tags in ref_tags.items():
+        row = {k: next((m[f"reference/{tag}"] for m in train.values() if f"reference/{tag}" in m), None)
+               for k, tag in tags.items()}
+        summary["references"][key] = row
+        lines.append(f"| {label} | | | | " + " | ".join(cell(row[k]) if k in row else "" for k in keys) + " |")
 
     lines += ["", "| method | mode | morph error (lower = better) | pdv (unevenness) | band-energy error | "
               "path length (diagnostic) |",
@@ -160,6 +177,9 @@ def main(argv=None) -> dict:
         shutil.rmtree(out)
     device = resolve_device(cfg.device)
     train = train_all(cfg, out, names)
+    tracks = {name: out / "runs" / name / "track.jsonl" for name in names}
+    if any(t.is_file() for t in tracks.values()):  # runs reused from before tracking have none
+        curve_figure(tracks, out / "curves.png")
     print("\n=== upsampling, similarity and interpolation")
     upsample = upsample_figure(out, names, device)
     interp = interpolate_all(cfg, out, names)
@@ -167,7 +187,7 @@ def main(argv=None) -> dict:
     summary["upsample_shown_icons"] = upsample
     (out / "results.md").write_text(table)
     (out / "results.json").write_text(json.dumps(summary, indent=2))
-    print(f"\n{table}\nwrote {out}/results.md, results.json, upsample.png, similarity/, interpolation/")
+    print(f"\n{table}\nwrote {out}/results.md, results.json, curves.png, upsample.png, similarity/, interpolation/")
     print(f"compare the methods in TensorBoard:  tensorboard --logdir {out}/runs")
     return summary
 

@@ -5,10 +5,23 @@ Metrics (PSNR in dB on [0, 1] images, predictions clamped, averaged over images)
     psnr/heldout_pixels   training images, the fixed 10% held-out pixels (never trained on,
                           never shown to the encoder)
     psnr/unseen_images    images of a test split never seen in training, encoded from all
-                          their pixels, scored on all pixels
+                          their pixels, scored on all pixels (how well one look captures an icon)
+    psnr/unseen_heldout_pixels  the same unseen images encoded from (MAML: adapted to) 90% of
+                          their pixels, scored on the other 10% (data.pixels.UNSEEN_HELDOUT_SEED):
+                          prediction of pixels of an icon never seen, none of them read
     psnr/upsample_<R>     the model trained at res rendered at R px, against true R px images
     psnr/lanczos_<R>      the Lanczos upsample of the res px images, same targets (reference)
     psnr/unseen_upsample_<R>, psnr/unseen_lanczos_<R>   the same for the unseen images
+
+Trivial references (analysis/references.py), computed once per Evaluator and logged with
+every evaluation, so each method's curve has its bar beside it in TensorBoard:
+    reference/mean_icon_{train_pixels, heldout_pixels, unseen, unseen_heldout}
+    reference/neighbours_{heldout_pixels, unseen_heldout}
+    reference/{lanczos, bicubic, unseen_lanczos, unseen_bicubic}_<R>
+(psnr/lanczos_<R> and psnr/unseen_lanczos_<R> stay too: older runs and readers use them.)
+
+Held-out pixels are zeroed before `encode` sees an image (besides the mask), so no method can
+read a pixel it is scored on as held out, whatever it does with its input.
 """
 from __future__ import annotations
 
@@ -17,7 +30,9 @@ import logging
 import torch
 
 from analysis.figures import error_map, make_grid
+from analysis.references import UPSAMPLERS, mean_image, neighbour_fill
 from data.images import ImageSet, lanczos_resize, load_images
+from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask
 from errors import UserError
 from models.method import Method, Rep
 
@@ -35,13 +50,16 @@ def psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = N
     return -10 * torch.log10(mse.clamp_min(1e-10))  # (B,)
 
 
-def encode_all(method: Method, images: torch.Tensor, masks: torch.Tensor, batch: int = 100) -> Rep:
-    """Encode a whole image set in batches; returns a detached Rep on the method's device."""
+def encode_all(method: Method, images: torch.Tensor, masks: torch.Tensor, batch: int = 100,
+               index: torch.Tensor | None = None) -> Rep:
+    """Encode a whole image set in batches; returns a detached Rep on the method's device.
+    index (N,) long: the images' rows in the training set (code tables read it); default 0..N-1."""
     device = next(method.parameters()).device
+    index = torch.arange(len(images)) if index is None else index.cpu()  # (N,)
     reps = []
     for i in range(0, len(images), batch):
-        index = torch.arange(i, min(i + batch, len(images)), device=device)
-        reps.append(method.encode(images[i:i + batch].to(device), masks[i:i + batch].to(device), index).detach())
+        rows = index[i:i + batch].to(device)
+        reps.append(method.encode(images[i:i + batch].to(device), masks[i:i + batch].to(device), rows).detach())
     latent = torch.cat([r.latent for r in reps]) if reps[0].latent is not None else None
     params = {k: torch.cat([r.params[k] for r in reps]) for k in reps[0].params} if reps[0].params is not None else None
     return Rep(latent, params)
@@ -52,8 +70,33 @@ def render_all(method: Method, rep: Rep, res: int, batch: int = 100) -> torch.Te
     return torch.cat([method.render(rep.select(slice(i, i + batch)), res).cpu() for i in range(0, len(rep), batch)])
 
 
+def reference_scores(train: torch.Tensor, heldout: torch.Tensor, unseen: torch.Tensor | None = None,
+                     unseen_heldout: torch.Tensor | None = None, hr: torch.Tensor | None = None,
+                     unseen_hr: torch.Tensor | None = None) -> dict[str, float]:
+    """The trivial references' PSNR (dB, mean over images) by tag, on the pixels the methods
+    are scored on. train (N, 3, r, r) with heldout (N, 1, r, r) bool; unseen (K, 3, r, r) with
+    unseen_heldout (K, 1, r, r); hr, unseen_hr (N|K, 3, R, R) true high-resolution renders."""
+    observed = ~heldout
+    mean = mean_image(train, observed).expand_as(train)  # (N, 3, r, r), from observed training pixels only
+    scores = {"reference/mean_icon_train_pixels": psnr(mean, train, observed).mean().item(),
+              "reference/mean_icon_heldout_pixels": psnr(mean, train, heldout).mean().item(),
+              "reference/neighbours_heldout_pixels": psnr(neighbour_fill(train, observed), train, heldout).mean().item()}
+    if unseen is not None:
+        unseen_mean = mean[:1].expand_as(unseen)  # (K, 3, r, r), the training mean: nothing read from unseen icons
+        scores["reference/mean_icon_unseen"] = psnr(unseen_mean, unseen).mean().item()
+        scores["reference/mean_icon_unseen_heldout"] = psnr(unseen_mean, unseen, unseen_heldout).mean().item()
+        scores["reference/neighbours_unseen_heldout"] = psnr(neighbour_fill(unseen, ~unseen_heldout), unseen,
+                                                             unseen_heldout).mean().item()
+    for prefix, low, truth in (("", train, hr), ("unseen_", unseen, unseen_hr)):
+        if low is not None and truth is not None:
+            for name, resize in UPSAMPLERS.items():
+                scores[f"reference/{prefix}{name}_{truth.shape[-1]}"] = psnr(resize(low, truth.shape[-1]), truth).mean().item()
+    return scores
+
+
 class Evaluator:
-    """Holds the evaluation data of a run (loaded once) and scores a method on it."""
+    """Holds the evaluation data of a run (loaded once), scores the trivial references once,
+    and scores a method on it."""
 
     def __init__(self, train: ImageSet, heldout: torch.Tensor, hr_res: int = 256, data: str = "icons100",
                  unseen: str = "icons-large", unseen_count: int = 100, grid_count: int = 10):
@@ -67,10 +110,12 @@ class Evaluator:
             except UserError as err:
                 log.info("no upsampling evaluation: %s", err)
         self.unseen: ImageSet | None = None
+        self.unseen_heldout: torch.Tensor | None = None  # (K, 1, res, res) bool, True = never read
         if unseen:
             try:
                 full = load_images(unseen, train.res, split="test")
                 self.unseen = ImageSet(full.images[:unseen_count], full.names[:unseen_count], full.source)
+                self.unseen_heldout = heldout_mask(len(self.unseen), train.res, seed=UNSEEN_HELDOUT_SEED)
             except UserError as err:
                 log.info("no unseen-image evaluation: %s", err)
         self.unseen_hr: torch.Tensor | None = None  # (K, 3, R, R) true renders of the unseen images
@@ -80,14 +125,17 @@ class Evaluator:
                 self.unseen_lanczos_psnr = psnr(lanczos_resize(self.unseen.images, hr_res), self.unseen_hr).mean().item()
             except UserError as err:
                 log.info("no unseen-image upsampling evaluation: %s", err)
+        self.references = reference_scores(
+            train.images, heldout, self.unseen.images if self.unseen is not None else None, self.unseen_heldout,
+            self.hr.images if self.hr is not None else None, self.unseen_hr)
 
     def __call__(self, method: Method, with_images: bool = False) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
         """Returns (scalars by TensorBoard tag, image grids (3, H, W) by tag)."""
         was_training = method.training
         method.eval()
-        scalars, grids = {}, {}
+        scalars, grids = dict(self.references), {}
         observed = ~self.heldout
-        rep = encode_all(method, self.train.images, observed)
+        rep = encode_all(method, self.train.images * observed, observed)  # held-out pixels zeroed: never read
         recon = render_all(method, rep, self.train.res)  # (N, 3, res, res)
         scalars["psnr/train_pixels"] = psnr(recon, self.train.images, observed).mean().item()
         scalars["psnr/heldout_pixels"] = psnr(recon, self.train.images, self.heldout).mean().item()
@@ -101,6 +149,9 @@ class Evaluator:
             unseen_rep = encode_all(method, self.unseen.images, full)
             unseen_recon = render_all(method, unseen_rep, self.unseen.res)
             scalars["psnr/unseen_images"] = psnr(unseen_recon, self.unseen.images).mean().item()
+            seen = ~self.unseen_heldout  # (K, 1, res, res): 90% read, 10% scored
+            partial = render_all(method, encode_all(method, self.unseen.images * seen, seen), self.unseen.res)
+            scalars["psnr/unseen_heldout_pixels"] = psnr(partial, self.unseen.images, self.unseen_heldout).mean().item()
             if self.unseen_hr is not None:
                 # Upsampling icons never seen at any resolution: the honest score for a model
                 # trained with --hr-supervision, which has seen the training icons' true renders.

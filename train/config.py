@@ -33,6 +33,8 @@ class TrainConfig:
     overwrite: bool = False         # delete an existing --out and start afresh
     eval_every: int = 500           # steps between evaluations (TensorBoard scalars)
     image_every: int = 1000         # steps between image grids
+    track_every: int = 50           # steps between cheap evaluations on 16 + 16 icons (track/*, track.jsonl;
+    #                                 0 = off): ~1% of the training time, MAML ~2% (measured: analysis/track.py)
     ckpt_every: int = 250           # steps between checkpoints
     hr_res: int = 256               # resolution of the upsampling evaluation (0 = skip)
     hr_supervision: int = 0         # >0: also supervise at coordinates of this true resolution
@@ -47,7 +49,8 @@ class TrainConfig:
 
 
 # Flags that may differ when resuming: they change how long or where a run goes on, not what it is.
-RESUMABLE_CHANGES = {"steps", "minutes", "device", "fast", "resume", "overwrite", "eval_every", "image_every", "ckpt_every"}
+RESUMABLE_CHANGES = {"steps", "minutes", "device", "fast", "resume", "overwrite", "eval_every", "image_every", "ckpt_every",
+                     "track_every"}
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 A step: pick images, encode them from their observed (non-held-out) pixels, decode at a
 sample of training pixels, MSE + the method's penalty, Adam. Every `eval_every` steps the
-shared `Evaluator` logs the same TensorBoard tags for every method; every `ckpt_every`
+shared `Evaluator` logs the same TensorBoard tags for every method, and every `track_every`
+steps a cheap one on 16 + 16 icons writes track/* and track.jsonl (analysis/track.py); every `ckpt_every`
 steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RNG).
 
 `Run` holds one run's state and takes one step; `train` adds the folder, logging,
@@ -27,6 +28,7 @@ from tqdm import tqdm
 
 from analysis.evaluate import Evaluator
 from analysis.figures import save_png
+from analysis.track import Tracking
 from cli import resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
@@ -207,6 +209,17 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         writer.flush()
         return {**scalars, **{"_grids": grids}}
 
+    tracking = (Tracking(evaluator, out / "track.jsonl", run.step_count, cfg.model, writer)
+                if main and cfg.track_every else None)
+
+    def track() -> None:
+        """The cheap evaluation on 16 + 16 icons (analysis/track.py); a step already tracked is skipped."""
+        if tracking is not None:
+            tracking(run.method, run.step_count, run.elapsed)
+
+    if run.step_count == 0:
+        track()  # the starting point
+
     budget = f"{cfg.minutes:g} min or {cfg.steps} steps" if cfg.minutes else f"{cfg.steps} steps"
     bar = tqdm(total=100, initial=100 * run.progress(), desc=f"{script} {cfg.model}", dynamic_ncols=True, mininterval=2.0,
                disable=not main, bar_format="{desc}: {percentage:3.0f}% of " + budget + " |{bar}| {elapsed}<{remaining}{postfix}")
@@ -237,6 +250,8 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
                 writer.add_scalar("lr", run.optimizer.param_groups[0]["lr"], step)
                 bar.set_postfix(step=step, loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}",
                                 refresh=False)
+        if cfg.track_every and step % cfg.track_every == 0:
+            track()
         if main and step % cfg.eval_every == 0:
             evaluate(step % cfg.image_every == 0)
         if step % cfg.ckpt_every == 0:
@@ -249,6 +264,7 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     if not main:
         return {"step": run.step_count, "train_seconds": run.elapsed, "rank": info.rank}
     run.checkpoint(script)
+    track()  # the last step, when it is not a multiple of --track-every
     final = evaluate(with_images=True)
     for tag, grid in final.pop("_grids").items():
         save_png(grid, out / "figures" / (tag.split("/", 1)[1] + ".png"))
