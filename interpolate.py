@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from analysis.endpoints import encode_images, resolve_index, training_set
+from analysis.endpoints import encode_images, resolve_index, training_set, training_split
 from analysis.figures import label_rows, make_grid, save_gif, save_png
 from analysis.interpolation import (
     MODES,
@@ -56,7 +56,7 @@ def real_images(ckpt: dict, train_images: torch.Tensor, res: int) -> torch.Tenso
     """The data set's true images at `res` (N, 3, res, res) for realism and the "truth" cross-fade;
     the Lanczos upsample of the training images when the data set has no such resolution."""
     try:
-        real = load_images(ckpt["config"]["data"], res)
+        real = load_images(ckpt["config"]["data"], res, training_split(ckpt["config"]))
         if real.names == ckpt["names"]:
             return real.images
     except UserError as err:

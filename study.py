@@ -25,7 +25,7 @@ from PIL import Image
 
 import interpolate
 import similarity
-from analysis.endpoints import training_set
+from analysis.endpoints import training_set, training_split
 from analysis.figures import from_pil, save_png, stack_labelled
 from analysis.upsampling import upsample_sheet, upsampled
 from cli import parse_config, resolve_device, run_main
@@ -83,7 +83,8 @@ def upsample_figure(out: Path, names: list[str], device, count: int = 6) -> dict
         method, ckpt = method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)
         images, observed = training_set(ckpt)
         if truth is None:
-            truth = load_images(ckpt["config"]["data"], ckpt["config"]["hr_res"]).images[:count]  # (K, 3, R, R)
+            cfg = ckpt["config"]
+            truth = load_images(cfg["data"], cfg["hr_res"], training_split(cfg)).images[:count]  # (K, 3, R, R)
             lowres = images.images[:count]  # (K, 3, r, r)
         renders[name] = upsampled(method, images, observed, list(range(count)), truth.shape[-1])
     sheet, scores = upsample_sheet(lowres, renders, truth)

@@ -160,7 +160,7 @@ def test_scripts_write_sheets_gifs_and_metrics(tiny_ckpt, tmp_path):
                              "--res", "12", "--modes", "weights,pixel", "--slerp", "--out", str(tmp_path / "many")])
     assert len(many["pairs"]) == len(saved["pairs"]) and (tmp_path / "many" / "metrics.json").is_file()
 
-    up = upsample.main(["--ckpt", str(tiny_ckpt), "--icons", "0,shape01", "--res", "32", "--out", str(tmp_path / "up")])
+    up = upsample.main(["--ckpt", str(tiny_ckpt), "--icons", "0,shape01", "--res", "24", "--out", str(tmp_path / "up")])
     assert (tmp_path / "up" / "sheet.png").is_file() and set(up["mean_psnr"]) == {"lanczos", "hyper"}
 
 

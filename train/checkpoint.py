@@ -1,7 +1,8 @@
 """Checkpoints: written atomically, checked on load, able to rebuild their model alone.
 
 A checkpoint is a dict {format, script, config, names, model, optimizer, step, rng,
-elapsed}. `config` is the script's dataclass as a dict, `names` the training images, so
+elapsed} and, since folders hold images back, `heldback` (a folder's unseen images, by name;
+data/split.py). `config` is the script's dataclass as a dict, `names` the training images, so
 `method_from_checkpoint` needs nothing else.
 
 Writing never leaves a half-written or NaN checkpoint behind: the file is written to
@@ -133,9 +134,10 @@ def _check_schema(path: Path, state) -> None:
                             "delete it and retrain, or restore a copy")
     if (state["step"] < 0 or not all(isinstance(n, str) for n in state["names"])
             or not all(isinstance(t, torch.Tensor) for t in state["model"].values())
-            or not all(isinstance(state["rng"].get(k), torch.Tensor) for k in ("sampler", "torch"))):
-        raise UserError(f"checkpoint {path} is damaged (step, names, weights or RNG state of the wrong kind); "
-                        "delete it and retrain, or restore a copy")
+            or not all(isinstance(state["rng"].get(k), torch.Tensor) for k in ("sampler", "torch"))
+            or not all(isinstance(n, str) for n in _list(state.get("heldback", [])))):
+        raise UserError(f"checkpoint {path} is damaged (step, names, held-back names, weights or RNG state of the "
+                        "wrong kind); delete it and retrain, or restore a copy")
 
 
 def _build_fitting(path: Path, state: dict, config: dict) -> Method:
@@ -174,6 +176,11 @@ def _non_finite(tensors: dict) -> str:
         if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
             return name
     return ""
+
+
+def _list(value) -> list:
+    """`value` when it is a list, else a list that fails the caller's element check."""
+    return value if isinstance(value, list) else [None]
 
 
 def _first_sentence(err: BaseException) -> str:

@@ -30,6 +30,7 @@ from analysis.figures import save_png
 from cli import resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
+from data.split import train_split
 from errors import UserError
 from models.method import Method
 from registry import build_method
@@ -102,11 +103,12 @@ class Run:
         self.cfg, self.device, self.info = cfg, device, info
         self.fast_path = enable_fast_path(device) if cfg.fast else []
         torch.manual_seed(cfg.seed)
-        self.train_set = load_images(cfg.data, cfg.res)
+        split = train_split(cfg.data, cfg.unseen)  # a folder's held-back images are not trained on (data/split.py)
+        self.train_set = load_images(cfg.data, cfg.res, split)
         if ckpt is not None and ckpt["names"] != self.train_set.names:
             raise UserError(f"{Path(cfg.out) / 'ckpt.pt'} was trained on other images than {cfg.data}: use the same --data")
         self.heldout = heldout_mask(len(self.train_set), cfg.res)  # (N, 1, res, res), fixed for every run
-        hr_images = load_images(cfg.data, cfg.hr_supervision).images if cfg.hr_supervision else None
+        hr_images = load_images(cfg.data, cfg.hr_supervision, split).images if cfg.hr_supervision else None
         self.sampler = PixelSampler(self.train_set.images, self.heldout, hr_images).to(device)
         self.images = to_device(self.train_set.images, device)  # (N, 3, res, res)
         self.observed = to_device(~self.heldout, device)  # (N, 1, res, res)
@@ -163,6 +165,7 @@ class Run:
         self.guard.flush()  # never save weights past an unreported bad step
         save_checkpoint(Path(self.cfg.out) / "ckpt.pt", {
             "script": script, "config": dataclasses.asdict(self.cfg), "names": self.train_set.names,
+            "heldback": self.train_set.heldback,  # a folder's unseen images (data/split.py)
             "model": self.method.state_dict(), "optimizer": self.optimizer.state_dict(),
             "step": self.step_count, "rng": capture_rng(self.gen), "elapsed": self.elapsed})
 
@@ -189,6 +192,8 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     run = Run(cfg, device, info, ckpt, method)
     if ckpt is not None:
         log.info("resuming %s at step %d", out, run.step_count)
+    if main and run.train_set.note:
+        log.info("%s", run.train_set.note)
     if main and run.fast_path:
         log.info("fast path: %s", "; ".join(run.fast_path))
     evaluator = writer = None
