@@ -6,11 +6,14 @@
 Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
 t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (ghosting, foreground kept,
 smoothness, realism per mode, see analysis/path_metrics.py) and TensorBoard events in tb/.
+An existing --out is refused unless --overwrite replaces it: a second run's events written
+beside the first's would show both runs' images under one tag in TensorBoard.
 """
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from analysis.interpolation import (
     interpolation_path,
 )
 from analysis.path_metrics import path_metrics
-from cli import parse_config, resolve_device, run_main
+from cli import check_out_folder, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
@@ -49,6 +52,7 @@ class InterpolateConfig:
     pixel_source: str = "render"      # the pixel cross-fade blends the method's endpoint renders, or the "truth"
     threshold: float = 0.1            # foreground = deviation from white above this (ghosting index)
     out: str = "runs/interpolate"
+    overwrite: bool = False           # replace an existing --out (else refused)
     device: str = "auto"
 
 
@@ -144,6 +148,13 @@ def main(argv=None) -> dict:
     bad = [m for m in cfg.modes.split(",") if m.strip() and m.strip() not in MODES]
     if bad:
         raise UserError(f"unknown mode {bad[0]!r} in --modes: use a comma list of {', '.join(MODES)}")
+    out = check_out_folder(cfg.out)
+    fresh = not out.exists() or not any(out.iterdir())
+    if not fresh and not cfg.overwrite:
+        raise UserError(f"output folder {out} already exists (an earlier interpolation): pass --overwrite to replace "
+                        "it, or another --out")
+    if not fresh and Path(cfg.ckpt).resolve().is_relative_to(out.resolve()):
+        raise UserError(f"--out {out} holds the checkpoint {cfg.ckpt}: --overwrite would delete it; pass another --out")
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names = ckpt["names"]
@@ -155,7 +166,8 @@ def main(argv=None) -> dict:
     if same:
         raise UserError(f"both ends of a pair are the same image ({names[same[0]]}): pick two different images")
     real = real_images(ckpt, images.images, cfg.res)  # (N, 3, res, res)
-    out = Path(cfg.out)
+    if not fresh:  # every argument checked: only now is the earlier run replaced
+        shutil.rmtree(out)
     writer = SummaryWriter(out / "tb")
     results = []
     for k, (ia, ib, kind) in enumerate(pairs):

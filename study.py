@@ -102,7 +102,7 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
         results[name] = interpolate.main([
             "--ckpt", str(out / "runs" / name / "ckpt.pt"), "--pairs", str(out / "similarity" / "pairs.json"),
             "--frames", str(cfg.frames), "--res", str(cfg.interp_res), "--out", str(out / "interpolation" / name),
-            "--device", cfg.device])
+            "--device", cfg.device, "--overwrite"])  # regenerated on every study run (--resume too)
     # One picture per pair with every method's rows, under a name that does not depend on the pair.
     for k in range(len(results[names[0]]["pairs"])):
         sheets = [Image.open(next((out / "interpolation" / name).glob(f"{k}_*/sheet.png"))) for name in names]

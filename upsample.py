@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from analysis.endpoints import resolve_index, training_set, training_split
 from analysis.figures import save_png
 from analysis.upsampling import upsample_sheet, upsampled
-from cli import parse_config, resolve_device, run_main
+from cli import check_out_folder, parse_config, resolve_device, run_main
 from data.images import load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
@@ -38,6 +37,7 @@ class UpsampleConfig:
 
 def main(argv=None) -> dict:
     cfg, _ = parse_config(UpsampleConfig, argv)
+    out = check_out_folder(cfg.out)
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names, data = ckpt["names"], ckpt["config"]["data"]
@@ -58,7 +58,6 @@ def main(argv=None) -> dict:
     model = ckpt["config"]["model"]
     renders = {model: upsampled(method, images, observed, index, cfg.res)}  # (K, 3, R, R)
     sheet, scores = upsample_sheet(lowres, renders, truth)  # scores: label -> (K,) dB
-    out = Path(cfg.out)
     save_png(sheet, out / "sheet.png")
     rows = [{"index": i, "name": names[i], **({f"psnr_{k}": v[j].item() for k, v in scores.items()} if true[j] else {})}
             for j, i in enumerate(index)]

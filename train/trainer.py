@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from analysis.evaluate import Evaluator
 from analysis.figures import save_png
-from cli import resolve_device
+from cli import check_out_folder, resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
 from data.split import train_split
@@ -36,6 +36,7 @@ from models.method import Method
 from registry import build_method
 from train.checkpoint import (
     capture_rng,
+    check_optimizer_state,
     open_checkpoint,
     read_checkpoint,
     restore_rng,
@@ -55,6 +56,7 @@ from train.distributed import (
 )
 from train.fast import enable_fast_path, make_optimizer, to_device
 from train.health import LossGuard
+from train.memory import check_fits
 from train.sampler import PixelSampler
 from train.schedule import budget_progress, lr_factor
 
@@ -65,7 +67,7 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
     """Apply --resume / --overwrite to the output folder; returns (config, checkpoint or None,
     the checkpoint's method with its weights or None). Every rank checks; only rank 0 deletes,
     after all have checked (so all agree)."""
-    out = Path(cfg.out)
+    out = check_out_folder(cfg.out)
     ckpt_path = out / "ckpt.pt"
     if cfg.resume:
         ckpt = read_checkpoint(ckpt_path)
@@ -76,7 +78,8 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
             if saved.get(name) != getattr(cfg, name):
                 raise UserError(f"--{name.replace('_', '-')} {getattr(cfg, name)} differs from the checkpoint's "
                                 f"{saved.get(name)}: drop the flag to resume, or use a new --out")
-        changes = {name: getattr(cfg, name) for name in given & RESUMABLE_CHANGES}
+        # --out is where the checkpoint was found: a moved or copied run folder goes on there
+        changes = {name: getattr(cfg, name) for name in (given & RESUMABLE_CHANGES) | {"out"}}
         known = {f.name for f in dataclasses.fields(cfg)}
         cfg = type(cfg)(**{**{k: v for k, v in saved.items() if k in known}, **changes})
         _, method = open_checkpoint(ckpt_path, ckpt, dataclasses.asdict(cfg))
@@ -114,6 +117,7 @@ class Run:
         self.observed = to_device(~self.heldout, device)  # (N, 1, res, res)
         self.n = len(self.train_set)
         check_batch(min(cfg.batch, self.n), info)
+        check_fits(dataclasses.asdict(cfg), self.n, device)  # refuse before allocating, with the estimate
         self.method = (method if method is not None else build_method(dataclasses.asdict(cfg), self.n)).to(device)
         self.optimizer = make_optimizer(self.method.parameters(), cfg.lr, cfg.fast)
         self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
@@ -125,6 +129,7 @@ class Run:
         self.clock = 0.0
         self.last_loss = torch.zeros((), device=device)
         if ckpt is not None:
+            check_optimizer_state(Path(cfg.out) / "ckpt.pt", ckpt["optimizer"], self.optimizer, self.method)
             self.optimizer.load_state_dict(ckpt["optimizer"])
             restore_rng(ckpt["rng"], self.gen)
             self.step_count, self.elapsed = ckpt["step"], ckpt["elapsed"]
