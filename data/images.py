@@ -188,8 +188,17 @@ def _split(full: ImageSet, split: str) -> ImageSet:
     return out
 
 
+_SIZES_LOGGED: set[tuple] = set()  # (folder, res, sizes) already reported in this process
+
+
 def _log_sizes(folder: Path, images: list[Path], sizes: list[tuple[int, int]], res: int) -> None:
-    """One line on mixed sizes (fine: cropped and resampled) and one on images smaller than res."""
+    """One line on mixed sizes (fine: cropped and resampled) and one on images smaller than res;
+    once per folder, resolution and content in a process (a run loads its folder several times:
+    training set, held-back images, upsampling targets)."""
+    key = (str(folder), res, tuple(sizes))
+    if key in _SIZES_LOGGED:
+        return
+    _SIZES_LOGGED.add(key)
     if len(set(sizes)) > 1:
         area = lambda size: size[0] * size[1]  # noqa: E731
         log.info("%s: images of %d different sizes (%d x %d to %d x %d): each centre-cropped to a square and "
