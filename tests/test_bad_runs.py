@@ -63,7 +63,7 @@ def test_a_model_too_large_for_memory_is_refused_before_allocating(capsys, shape
                                                             *RUN, "--hidden", "100000"])
     assert "the hyper model would need about" in line and "GiB" in line and "of RAM free now" in line
     assert "parameters x 16 bytes for weights, gradients and Adam's two moments" in line
-    assert "use a smaller model (--hidden 100000" in line
+    assert "use a smaller model (now --hidden 100000" in line
 
 
 def test_activations_too_large_name_batch_and_pixels(monkeypatch):
@@ -73,7 +73,7 @@ def test_activations_too_large_name_batch_and_pixels(monkeypatch):
     with pytest.raises(UserError) as err:
         memory.check_fits(cfg, 100, torch.device("cpu"))
     one_line_error(err, "the hyper model would need about", "0.0 GiB of RAM free now",
-                   "use fewer images or pixels per step (--batch 100, --pixels 0, --res 64)")
+                   "use fewer images or pixels per step, or a narrower network (now --batch 100, --pixels 0, --res 64")
     monkeypatch.setattr(memory, "available_bytes", lambda device: None)  # unknown: no check, no error
     memory.check_fits(cfg, 100, torch.device("cpu"))
 

@@ -142,10 +142,10 @@ def check_fits(cfg: dict, num_images: int, device: torch.device) -> None:
         return
     if state >= acts:
         names = [n for n in ("hidden", "hidden_layers", "hyper_hidden", "latent_dim") if n in cfg]
-        fix = "a smaller model (" + ", ".join(f"--{n.replace('_', '-')} {cfg[n]}" for n in names) + ")"
+        fix = "a smaller model (now " + ", ".join(f"--{n.replace('_', '-')} {cfg[n]}" for n in names) + ")"
     else:
-        fix = (f"fewer images or pixels per step (--batch {cfg['batch']}, --pixels {cfg['pixels']}, "
-               f"--res {cfg['res']}) or a smaller --hidden {cfg['hidden']}")
+        fix = (f"fewer images or pixels per step, or a narrower network (now --batch {cfg['batch']}, "
+               f"--pixels {cfg['pixels']}, --res {cfg['res']}, --hidden {cfg['hidden']})")
     raise UserError(f"the {cfg['model']} model would need about {_gib(state + acts)} ({params:,} parameters x "
                     f"{STATE_BYTES} bytes for weights, gradients and Adam's two moments = {_gib(state)}, plus about "
                     f"{_gib(acts)} of activations per step), more than the {_gib(free[0])} of {free[1]} free now: "
