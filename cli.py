@@ -97,6 +97,15 @@ def check_out_folder(path) -> Path:
     return out
 
 
+def check_replaceable(out: Path) -> None:
+    """Refuse to delete (--overwrite) a folder that holds the working directory, or the home folder:
+    `--out . --overwrite` would otherwise remove the project itself."""
+    target, here = out.resolve(), Path.cwd().resolve()
+    if target == here or target in here.parents or target == Path.home().resolve():
+        raise UserError(f"--out {out} is the working directory, one of its parents or the home folder; --overwrite "
+                        "would delete it: pass a folder of its own, e.g. runs/name")
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' -> cuda when present, else cpu; an unavailable device is a UserError."""
     if name == "auto":

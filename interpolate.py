@@ -29,7 +29,7 @@ from analysis.interpolation import (
     interpolation_path,
 )
 from analysis.path_metrics import path_metrics
-from cli import check_out_folder, parse_config, resolve_device, run_main
+from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
@@ -155,6 +155,8 @@ def main(argv=None) -> dict:
                         "it, or another --out")
     if not fresh and Path(cfg.ckpt).resolve().is_relative_to(out.resolve()):
         raise UserError(f"--out {out} holds the checkpoint {cfg.ckpt}: --overwrite would delete it; pass another --out")
+    if not fresh:
+        check_replaceable(out)
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names = ckpt["names"]

@@ -56,6 +56,14 @@ def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path, capsys, shapes
     assert existing.read_text() == "mine"
 
 
+def test_overwrite_never_deletes_the_working_directory(tmp_path, capsys, shapes_dir, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.txt").write_text("mine")
+    line = exits_2_with_one_line(capsys, train_hyper.main, ["--data", str(shapes_dir), "--out", ".", "--overwrite",
+                                                            *RUN])
+    assert "is the working directory" in line and (tmp_path / "keep.txt").is_file()
+
+
 # --------------------------------------------------------------------------- memory
 
 def test_a_model_too_large_for_memory_is_refused_before_allocating(capsys, shapes_dir, tmp_path):

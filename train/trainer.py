@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from analysis.evaluate import Evaluator
 from analysis.figures import save_png
-from cli import check_out_folder, resolve_device
+from cli import check_out_folder, check_replaceable, resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
 from data.split import train_split
@@ -88,6 +88,7 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
         if not cfg.overwrite:
             raise UserError(f"output folder {out} already exists: pass --resume to continue it, "
                             "--overwrite to replace it, or another --out")
+        check_replaceable(out)
         barrier(info)
         if info.is_main:
             shutil.rmtree(out)
