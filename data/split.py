@@ -7,8 +7,8 @@ resolution (icons100, icons-large). A folder has neither, so:
   the default, or the folder's own path), a fixed share of its images is held back: never
   trained on, and scored as `psnr/unseen_*`. Scoring on icons-large instead would measure how
   well a model of the user's photos encodes emoji, not the user's domain. The split depends
-  only on the image names (a seeded hash of each name), not on their order or count, so the
-  same folder always splits the same way and adding one image moves no other image across.
+  only on the image names (a seeded hash of each name), not on their order, so the same
+  folder always splits the same way, and adding one image moves at most one other across.
   A folder with fewer than MIN_SPLIT_IMAGES images is too small to spare any: it trains on
   all of them, without unseen scores. With `--unseen ""` or another data set, nothing is
   held back (the checkpoints written before the split say `--unseen icons-large`, so they
