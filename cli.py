@@ -13,6 +13,7 @@ import logging
 import math
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 import torch
 
@@ -27,7 +28,8 @@ def run_main(main, argv=None) -> None:
     try:
         main(argv)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+        # One line whatever the message holds (a file name may contain a line break).
+        print("error: " + str(err).replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: the last checkpoint is kept; rerun with --resume to continue", file=sys.stderr)
@@ -74,6 +76,34 @@ def validate(cfg) -> None:
         raise UserError(f"--lr must be positive, got {cfg.lr}")
     if not 0 <= getattr(cfg, "lr_final", 1) <= 1:
         raise UserError(f"--lr-final is a fraction of --lr in [0, 1], got {cfg.lr_final}")
+
+
+def check_out_folder(path) -> Path:
+    """`--out` as a Path, checked to be a folder or a path that can become one.
+
+    An existing file there (or in place of one of its parent folders) would otherwise end in a
+    NotADirectoryError / FileExistsError traceback when the run lists or creates the folder,
+    and replacing it with --overwrite would delete a file the user did not mean as a run.
+    """
+    out = Path(path)
+    for place in (out, *out.parents):
+        if place.is_dir():
+            break
+        if place.is_symlink() and not place.exists():
+            raise UserError(f"--out {out}: {place} is a broken symbolic link: remove it or pass another --out")
+        if place.exists():
+            what = "is an existing file, not a folder" if place == out else f"lies inside {place}, which is a file"
+            raise UserError(f"--out {out} {what}: pass a folder path (a new one, or an earlier run's folder)")
+    return out
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to delete (--overwrite) a folder that holds the working directory, or the home folder:
+    `--out . --overwrite` would otherwise remove the project itself."""
+    target, here = out.resolve(), Path.cwd().resolve()
+    if target == here or target in here.parents or target == Path.home().resolve():
+        raise UserError(f"--out {out} is the working directory, one of its parents or the home folder; --overwrite "
+                        "would delete it: pass a folder of its own, e.g. runs/name")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -8,24 +8,27 @@ morphs of question 3 (warp-and-blend of the INRs, aligned weight-space blend; an
 Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
 t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (morph error, its
 evenness part pdv and its detail part, path length; see analysis/path_metrics.py) and TensorBoard events in tb/.
+An existing --out is refused unless --overwrite replaces it: a second run's events written
+beside the first's would show both runs' images under one tag in TensorBoard.
 """
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from analysis.endpoints import encode_images, resolve_index, training_set
+from analysis.endpoints import encode_images, resolve_index, training_set, training_split
 from analysis.figures import label_rows, make_grid, save_gif, save_png
 from analysis.known_midpoints import spread
 from analysis.pair_choice import sample_pairs
 from analysis.paths import MODES, Pair, check_path_mode, modes_for, path_frames
 from analysis.path_metrics import path_metrics
-from cli import parse_config, resolve_device, run_main
+from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
@@ -49,6 +52,7 @@ class InterpolateConfig:
     slerp: bool = False               # spherical instead of linear blends (latent and weights)
     pixel_source: str = "render"      # the pixel cross-fade blends the method's endpoint renders, or the "truth"
     out: str = "runs/interpolate"
+    overwrite: bool = False           # replace an existing --out (else refused)
     device: str = "auto"
 
 
@@ -56,7 +60,7 @@ def real_images(ckpt: dict, train_images: torch.Tensor, res: int) -> torch.Tenso
     """The data set's true images at `res` (N, 3, res, res) for the "truth" cross-fade;
     the Lanczos upsample of the training images when the data set has no such resolution."""
     try:
-        real = load_images(ckpt["config"]["data"], res)
+        real = load_images(ckpt["config"]["data"], res, training_split(ckpt["config"]))
         if real.names == ckpt["names"]:
             return real.images
     except UserError as err:
@@ -162,6 +166,15 @@ def main(argv=None) -> dict:
         raise UserError(f"unknown mode {bad[0]!r} in --modes: use a comma list of {', '.join(MODES)}")
     if cfg.random_pairs < 0:
         raise UserError(f"--random-pairs must be >= 0, got {cfg.random_pairs}")
+    out = check_out_folder(cfg.out)
+    fresh = not out.exists() or not any(out.iterdir())
+    if not fresh and not cfg.overwrite:
+        raise UserError(f"output folder {out} already exists (an earlier interpolation): pass --overwrite to replace "
+                        "it, or another --out")
+    if not fresh and Path(cfg.ckpt).resolve().is_relative_to(out.resolve()):
+        raise UserError(f"--out {out} holds the checkpoint {cfg.ckpt}: --overwrite would delete it; pass another --out")
+    if not fresh:
+        check_replaceable(out)
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names = ckpt["names"]
@@ -173,7 +186,8 @@ def main(argv=None) -> dict:
     if same:
         raise UserError(f"both ends of a pair are the same image ({names[same[0]]}): pick two different images")
     real = real_images(ckpt, images.images, cfg.res)  # (N, 3, res, res)
-    out = Path(cfg.out)
+    if not fresh:  # every argument checked: only now is the earlier run replaced
+        shutil.rmtree(out)
     writer = SummaryWriter(out / "tb")
     results = []
     for k, (ia, ib, kind) in enumerate(pairs):

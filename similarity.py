@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -32,7 +31,7 @@ from analysis.similarity import (
     spectral_order,
     weight_similarity,
 )
-from cli import parse_config, resolve_device, run_main
+from cli import check_out_folder, parse_config, resolve_device, run_main
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
 
@@ -75,7 +74,7 @@ def main(argv=None) -> dict:
                         f"{', '.join([*sims, 'pixel'])}")
     chosen = pix if measure == "pixel" else sims[measure]
 
-    out = Path(cfg.out)
+    out = check_out_folder(cfg.out)
     order = spectral_order(sims.get(measure, cosine_matrix(images.images)))  # (N,) shared display order
     reorder = (order[:, None], order[None, :])  # rows and columns alike
     for name, sim in sims.items():

@@ -28,7 +28,7 @@ from PIL import Image
 import interpolate
 import similarity
 from analysis.curves import curve_figure
-from analysis.endpoints import training_set
+from analysis.endpoints import training_set, training_split
 from analysis.figures import from_pil, save_png, stack_labelled
 from analysis.upsampling import upsample_sheet, upsampled
 from cli import parse_config, resolve_device, run_main
@@ -87,7 +87,8 @@ def upsample_figure(out: Path, names: list[str], device, count: int = 6) -> dict
         method, ckpt = method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)
         images, observed = training_set(ckpt)
         if truth is None:
-            truth = load_images(ckpt["config"]["data"], ckpt["config"]["hr_res"]).images[:count]  # (K, 3, R, R)
+            cfg = ckpt["config"]
+            truth = load_images(cfg["data"], cfg["hr_res"], training_split(cfg)).images[:count]  # (K, 3, R, R)
             lowres = images.images[:count]  # (K, 3, r, r)
         renders[name] = upsampled(method, images, observed, list(range(count)), truth.shape[-1])
     sheet, scores = upsample_sheet(lowres, renders, truth)
@@ -105,7 +106,7 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
         results[name] = interpolate.main([
             "--ckpt", str(out / "runs" / name / "ckpt.pt"), "--pairs", str(out / "similarity" / "pairs.json"),
             "--frames", str(cfg.frames), "--res", str(cfg.interp_res), "--out", str(out / "interpolation" / name),
-            "--device", cfg.device])
+            "--device", cfg.device, "--overwrite"])  # regenerated on every study run (--resume too)
     # One picture per pair with every method's rows, under a name that does not depend on the pair.
     for k in range(len(results[names[0]]["pairs"])):
         sheets = [Image.open(next((out / "interpolation" / name).glob(f"{k}_*/sheet.png"))) for name in names]

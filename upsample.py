@@ -6,18 +6,19 @@ One row per icon, columns: the training-resolution input (nearest-upscaled, so i
 show), its Lanczos upsample, the method's render at --res, the true --res image. Writes
 sheet.png and metrics.json (PSNR of Lanczos and of the method against the truth, per icon
 and mean) into --out, and prints the PSNRs. The encoder sees each icon's observed pixels,
-as in training and in the trainer's psnr/upsample_<R> metric.
+as in training and in the trainer's psnr/upsample_<R> metric. A folder image whose file is
+smaller than --res has no true --res version (only its own Lanczos upscale): it is shown, not
+scored.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from analysis.endpoints import resolve_index, training_set
+from analysis.endpoints import resolve_index, training_set, training_split
 from analysis.figures import save_png
 from analysis.upsampling import upsample_sheet, upsampled
-from cli import parse_config, resolve_device, run_main
+from cli import check_out_folder, parse_config, resolve_device, run_main
 from data.images import load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
@@ -36,36 +37,45 @@ class UpsampleConfig:
 
 def main(argv=None) -> dict:
     cfg, _ = parse_config(UpsampleConfig, argv)
+    out = check_out_folder(cfg.out)
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names, data = ckpt["names"], ckpt["config"]["data"]
     keys = [k for k in cfg.icons.split(",") if k.strip()] or [str(k) for k in range(min(6, len(names)))]
     index = [resolve_index(k, names) for k in keys]
     try:
-        truth_set = load_images(data, cfg.res)
+        truth_set = load_images(data, cfg.res, training_split(ckpt["config"]))
     except UserError as err:
         raise UserError(f"no true {cfg.res} px images of {data} to compare against ({err}); pick another --res") from None
     if truth_set.names != names:
         raise UserError(f"the {cfg.res} px images of {data} are not the training images: use another --res")
+    # A folder image below --res has no true --res version, only its own Lanczos upscale: shown, not scored.
+    true = [truth_set.sizes is None or min(truth_set.sizes[i]) >= cfg.res for i in index]
+    kept = [j for j, ok in enumerate(true) if ok]
 
     lowres = images.images[index]  # (K, 3, r, r)
     truth = truth_set.images[index]  # (K, 3, R, R)
     model = ckpt["config"]["model"]
     renders = {model: upsampled(method, images, observed, index, cfg.res)}  # (K, 3, R, R)
     sheet, scores = upsample_sheet(lowres, renders, truth)  # scores: label -> (K,) dB
-    out = Path(cfg.out)
     save_png(sheet, out / "sheet.png")
-    rows = [{"index": i, "name": names[i], **{f"psnr_{k}": v[j].item() for k, v in scores.items()}}
+    rows = [{"index": i, "name": names[i], **({f"psnr_{k}": v[j].item() for k, v in scores.items()} if true[j] else {})}
             for j, i in enumerate(index)]
-    mean = {k: v.mean().item() for k, v in scores.items()}
+    mean = {k: v[kept].mean().item() for k, v in scores.items()} if kept else {}
     result = {"ckpt": str(cfg.ckpt), "model": model, "train_res": images.res, "res": cfg.res,
               "columns": ["input (nearest)", "lanczos", model, "truth"], "icons": rows, "mean_psnr": mean}
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     print(f"PSNR (dB) at {cfg.res} px against the true images, from {images.res} px:")
     print(f"  {'icon':40s} {'lanczos':>8s} {model:>8s}")
     for r in rows:
-        print(f"  {r['name'][:40]:40s} {r['psnr_lanczos']:8.2f} {r[f'psnr_{model}']:8.2f}")
-    print(f"  {'mean':40s} {mean['lanczos']:8.2f} {mean[model]:8.2f}\nwrote {out / 'sheet.png'}")
+        cells = [f"{r[f'psnr_{k}']:8.2f}" if f"psnr_{k}" in r else f"{'n/a':>8s}" for k in ("lanczos", model)]
+        print(f"  {r['name'][:40]:40s} {' '.join(cells)}")
+    if mean:
+        print(f"  {'mean':40s} {mean['lanczos']:8.2f} {mean[model]:8.2f}")
+    if len(kept) < len(index):
+        print(f"  n/a: below {cfg.res} px in {data}, so no true {cfg.res} px version (the sheet's last column is its "
+              "Lanczos upscale); not scored")
+    print(f"wrote {out / 'sheet.png'}")
     return result
 
 

@@ -7,19 +7,26 @@ import torch
 
 from data.images import ImageSet, load_images
 from data.pixels import heldout_mask
+from data.split import train_split
 from errors import UserError
 from models.method import Method, Rep
 
 
 def training_set(ckpt: dict) -> tuple[ImageSet, torch.Tensor]:
     """The checkpoint's training images and the observed-pixel masks the encoder saw in
-    training (N, 1, res, res) bool; UserError if the data changed since training."""
+    training (N, 1, res, res) bool; UserError if the data changed since training. A folder's
+    held-back images are not among them (data/split.py)."""
     cfg = ckpt["config"]
-    images = load_images(cfg["data"], cfg["res"])
+    images = load_images(cfg["data"], cfg["res"], training_split(cfg))
     if images.names != ckpt["names"]:
         raise UserError(f"data set {cfg['data']!r} no longer holds the images this checkpoint was trained on: "
                         "restore the data or retrain")
     return images, ~heldout_mask(len(images), images.res)  # the trainer's fixed mask
+
+
+def training_split(cfg: dict) -> str:
+    """The `load_images` split that is the training set of a checkpoint's config."""
+    return train_split(cfg["data"], cfg.get("unseen", ""))
 
 
 def resolve_index(key: str | int, names: list[str]) -> int:

@@ -5,11 +5,13 @@ Metrics (PSNR in dB on [0, 1] images, predictions clamped, averaged over images)
     psnr/heldout_pixels   training images, the fixed 10% held-out pixels (never trained on,
                           never shown to the encoder)
     psnr/unseen_images    images of a test split never seen in training, encoded from all
-                          their pixels, scored on all pixels (how well one look captures an icon)
+                          their pixels, scored on all pixels (how well one look captures an icon; a folder's: its
+                          held-back images)
     psnr/unseen_heldout_pixels  the same unseen images encoded from (MAML: adapted to) 90% of
                           their pixels, scored on the other 10% (data.pixels.UNSEEN_HELDOUT_SEED):
                           prediction of pixels of an icon never seen, none of them read
     psnr/upsample_<R>     the model trained at res rendered at R px, against true R px images
+                          (of a folder, only the images whose file has >= R px: data/split.true_rows)
     psnr/lanczos_<R>      the Lanczos upsample of the res px images, same targets (reference)
     psnr/unseen_upsample_<R>, psnr/unseen_lanczos_<R>   the same for the unseen images
 
@@ -33,6 +35,7 @@ from analysis.figures import error_map, make_grid
 from analysis.references import UPSAMPLERS, mean_image, neighbour_fill
 from data.images import ImageSet, lanczos_resize, load_images
 from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask
+from data.split import train_split, true_rows, unseen_source
 from errors import UserError
 from models.method import Method, Rep
 
@@ -99,21 +102,25 @@ class Evaluator:
     and scores a method on it."""
 
     def __init__(self, train: ImageSet, heldout: torch.Tensor, hr_res: int = 256, data: str = "icons100",
-                 unseen: str = "icons-large", unseen_count: int = 100, grid_count: int = 10):
+                 unseen: str = "auto", unseen_count: int = 100, grid_count: int = 10):
         self.train, self.heldout, self.grid_count = train, heldout, grid_count
         self.hr: ImageSet | None = None
         if hr_res:
             try:
-                self.hr = load_images(data, hr_res)
+                hr = load_images(data, hr_res, train_split(data, unseen))
+                self.hr_rows = true_rows(hr, "training")  # all, or a folder's images with a true R px version
                 self.lanczos = lanczos_resize(train.images, hr_res)  # (N, 3, R, R)
-                self.lanczos_psnr = psnr(self.lanczos, self.hr.images).mean().item()
+                self.lanczos_psnr = psnr(self.lanczos[self.hr_rows], hr.images[self.hr_rows]).mean().item()
+                self.hr = hr
             except UserError as err:
                 log.info("no upsampling evaluation: %s", err)
         self.unseen: ImageSet | None = None
         self.unseen_heldout: torch.Tensor | None = None  # (K, 1, res, res) bool, True = never read
-        if unseen:
+        source = unseen_source(data, unseen)  # (data set, split) or None
+        if source:
+            unseen, split = source
             try:
-                full = load_images(unseen, train.res, split="test")
+                full = load_images(unseen, train.res, split=split)
                 self.unseen = ImageSet(full.images[:unseen_count], full.names[:unseen_count], full.source)
                 self.unseen_heldout = heldout_mask(len(self.unseen), train.res, seed=UNSEEN_HELDOUT_SEED)
             except UserError as err:
@@ -121,8 +128,11 @@ class Evaluator:
         self.unseen_hr: torch.Tensor | None = None  # (K, 3, R, R) true renders of the unseen images
         if self.unseen is not None and hr_res:
             try:
-                self.unseen_hr = load_images(unseen, hr_res, split="test").images[:unseen_count]
-                self.unseen_lanczos_psnr = psnr(lanczos_resize(self.unseen.images, hr_res), self.unseen_hr).mean().item()
+                truth = load_images(unseen, hr_res, split=split)
+                rows = self.unseen_hr_rows = true_rows(truth, "unseen", unseen_count)
+                self.unseen_lanczos_psnr = psnr(lanczos_resize(self.unseen.images, hr_res)[rows],
+                                                truth.images[:unseen_count][rows]).mean().item()
+                self.unseen_hr = truth.images[:unseen_count]
             except UserError as err:
                 log.info("no unseen-image upsampling evaluation: %s", err)
         self.references = reference_scores(
@@ -142,7 +152,7 @@ class Evaluator:
         if self.hr is not None:
             hr_res = self.hr.res
             upsampled = render_all(method, rep, hr_res)
-            scalars[f"psnr/upsample_{hr_res}"] = psnr(upsampled, self.hr.images).mean().item()
+            scalars[f"psnr/upsample_{hr_res}"] = psnr(upsampled[self.hr_rows], self.hr.images[self.hr_rows]).mean().item()
             scalars[f"psnr/lanczos_{hr_res}"] = self.lanczos_psnr
         if self.unseen is not None and method.handles_unseen_images:
             full = torch.ones_like(self.unseen.images[:, :1], dtype=torch.bool)
@@ -157,7 +167,8 @@ class Evaluator:
                 # trained with --hr-supervision, which has seen the training icons' true renders.
                 hr_res = self.unseen_hr.shape[-1]
                 unseen_up = render_all(method, unseen_rep, hr_res)
-                scalars[f"psnr/unseen_upsample_{hr_res}"] = psnr(unseen_up, self.unseen_hr).mean().item()
+                rows = self.unseen_hr_rows
+                scalars[f"psnr/unseen_upsample_{hr_res}"] = psnr(unseen_up[rows], self.unseen_hr[rows]).mean().item()
                 scalars[f"psnr/unseen_lanczos_{hr_res}"] = self.unseen_lanczos_psnr
         if with_images:
             k = self.grid_count

@@ -11,6 +11,9 @@ data sets from it). It accepts PNG, JPEG and GIF content and guarantees:
 * Every mode becomes RGB through `to_rgb` (documented there). Modes other than the common
   8-bit ones (16-bit, float, CMYK, ...) are logged at INFO when converted.
 * Animated GIF/PNG: the first frame is used, and logged.
+* The EXIF orientation tag is applied (as PIL's `ImageOps.exif_transpose` does): a phone
+  stores a portrait photo as landscape pixels plus "rotate 90", and every viewer shows it
+  upright, so the user expects that image. An unreadable EXIF block is logged and ignored.
 * Large images (over LARGE_PIXELS) are shrunk while or right after decoding, so a
   10,000 x 10,000 photo costs one decoded copy at most: a JPEG is decoded at 1/2, 1/4 or
   1/8 scale by DCT scaling (`Image.draft`), other formats are box-reduced by an integer
@@ -26,7 +29,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image
 
 from errors import UserError
 
@@ -45,12 +48,17 @@ STRIP_PIXELS = 1 << 22  # pixels per strip when shrinking a large image
 # palette indices and 1-bit cannot, and Pillow cannot reduce I;16.
 REDUCIBLE_MODES = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F"}
 COMMON_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA"}  # converted silently
+# EXIF orientation -> the transposition that shows the image upright (PIL's ImageOps.exif_transpose table)
+ORIENTATIONS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                8: Image.Transpose.ROTATE_90}
 
 
 def read_rgb(path: Path, res: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode `path` to a (res, res, 3) uint8 RGB array; any problem is a UserError naming it.
 
-    Returns (array, (width, height) of the image in the file), so a caller can report sizes.
+    Returns (array, (width, height) of the image in the file, as shown: after its EXIF
+    orientation), so a caller can report sizes.
     """
     path = Path(path)
     fix = "re-save it as PNG or remove it from the folder"
@@ -61,9 +69,8 @@ def read_rgb(path: Path, res: int) -> tuple[np.ndarray, tuple[int, int]]:
             # Pillow warns between 1x and 2x MAX_IMAGE_PIXELS; _open_frame refuses those with a clearer message.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=FORMATS) as img:
-                size = img.size
-                rgb = to_rgb(_open_frame(path, img, res))
-                return np.asarray(square_resize(rgb, res), dtype=np.uint8), size
+                frame, size = _open_frame(path, img, res)
+                return np.asarray(square_resize(to_rgb(frame), res), dtype=np.uint8), size
     except UserError:
         raise
     except Image.DecompressionBombError:
@@ -81,8 +88,9 @@ def read_rgb(path: Path, res: int) -> tuple[np.ndarray, tuple[int, int]]:
         raise UserError(f"{path}: cannot decode image ({reason}); {fix}") from None
 
 
-def _open_frame(path: Path, img: Image.Image, res: int) -> Image.Image:
-    """Check the header's size, pick the first frame, decode (shrunk if large); returns a loaded image."""
+def _open_frame(path: Path, img: Image.Image, res: int) -> tuple[Image.Image, tuple[int, int]]:
+    """Check the header's size, pick the first frame, decode (shrunk if large), turn it upright;
+    returns (a loaded image, the full image's (width, height) upright)."""
     w, h = img.size
     if w < 1 or h < 1 or w * h > MAX_PIXELS:
         raise UserError(f"{path}: the header claims {w} x {h} px, outside 1 to {MAX_PIXELS:,} pixels: a corrupt "
@@ -90,13 +98,29 @@ def _open_frame(path: Path, img: Image.Image, res: int) -> Image.Image:
     if getattr(img, "is_animated", False):
         log.info("%s is animated: using its first frame", path)  # n_frames would scan every frame
         img.seek(0)
+    turn = _orientation(path, img)  # before draft/load: a JPEG's EXIF is in its header
     large = w * h > LARGE_PIXELS
     if large:
         img.draft(None, (REDUCE_GAP * res, REDUCE_GAP * res))  # JPEG: decode at 1/2..1/8 scale; others: no-op
     img.load()
     if img.mode not in COMMON_MODES:
         log.info("%s: converting mode %s to 8-bit RGB", path, img.mode)
-    return _shrink(img, res) if large else img
+    frame = _shrink(img, res) if large else img  # a centre square: turning it after shrinking is cheaper
+    if turn is None:
+        return frame, (w, h)
+    swaps = turn in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90,
+                     Image.Transpose.ROTATE_270)
+    return frame.transpose(turn), ((h, w) if swaps else (w, h))
+
+
+def _orientation(path: Path, img: Image.Image) -> Image.Transpose | None:
+    """The transposition that the image's EXIF orientation asks for, or None."""
+    try:
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception as err:  # noqa: BLE001 (a broken EXIF block must not cost a good image)
+        log.info("%s: unreadable EXIF (%s), orientation ignored", path, type(err).__name__)
+        return None
+    return ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
 
 
 def _shrink(img: Image.Image, res: int) -> Image.Image:

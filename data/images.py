@@ -1,7 +1,8 @@
 """Load a data set of images as float tensors.
 
 A data set is a name (`icons100`, `icons-large`) or a path to a folder of PNG/JPEG/GIF
-images. Every loader returns an `ImageSet` whose `images` are float32 in [0, 1],
+images (a folder's split into training and held-back images: `data.split`). Every loader
+returns an `ImageSet` whose `images` are float32 in [0, 1],
 shape (N, 3, res, res), RGB, with the alpha channel composited over white.
 
 Folder images of any mode are converted to RGB (RGBA/LA/P with transparency are
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import torch
 from PIL import Image
 
 from data.decode import read_rgb, to_rgb  # noqa: F401 (to_rgb re-exported: part of this module's API)
+from data.split import HOLDBACK_FRACTION, MIN_SPLIT_IMAGES, holdback_rows
 from errors import UserError
 
 log = logging.getLogger(__name__)
@@ -42,14 +44,27 @@ class ImageSet:
 
     images: (N, 3, res, res) float32 in [0, 1].
     names:  N file stems, in a fixed order (sorted).
+    sizes:  a folder's N file sizes (width, height), so callers know which images are true at
+            `res` (data.split.true_rows); None for the bundled sets, rendered at every resolution.
+    heldback: a folder's training split: the names held back from it (data.split).
+    note:   one line on that split for the run's log ("" when there is nothing to say).
     """
 
     images: torch.Tensor
     names: list[str]
     source: str
+    sizes: list[tuple[int, int]] | None = None
+    heldback: list[str] = field(default_factory=list)
+    note: str = ""
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def subset(self, rows) -> "ImageSet":
+        """Images `rows` (a list of indices or a slice), names and sizes alike."""
+        rows = list(range(len(self)))[rows] if isinstance(rows, slice) else list(rows)
+        sizes = None if self.sizes is None else [self.sizes[k] for k in rows]
+        return ImageSet(self.images[rows], [self.names[k] for k in rows], self.source, sizes)
 
     @property
     def res(self) -> int:
@@ -63,11 +78,13 @@ def check_resolution(res: int) -> int:
     return int(res)
 
 
-def load_images(dataset: str, res: int, split: str = "train") -> ImageSet:
+def load_images(dataset: str, res: int, split: str | None = None) -> ImageSet:
     """Load `dataset` at `res` x `res`.
 
     dataset: "icons100" (shipped PNGs), "icons-large" (shipped arrays; `split` is
-    "train" or "test"), or a path to a folder of images (any size, resampled).
+    "train" (the default) or "test"), or a path to a folder of images (any size, resampled;
+    `split` is "all" (the default), "train" (without its held-back images) or "test" (only
+    those), see data.split; a run's training set is `data.split.train_split`'s).
     """
     res = check_resolution(res)
     if dataset == "icons100":
@@ -80,13 +97,14 @@ def load_images(dataset: str, res: int, split: str = "train") -> ImageSet:
         from data.icons_large import load_icons_large_arrays
 
         try:
+            split = split or "train"
             arrays, names = load_icons_large_arrays(split, res)
         except ValueError as err:
             raise UserError(str(err)) from None
         return ImageSet(_to_tensor(arrays), names, f"icons-large/{split}")
     path = Path(dataset)
     if path.is_dir():
-        return load_folder(path, res)
+        return load_folder(path, res, split or "all")
     if path.is_file():
         raise UserError(f"{path} is a file, not a folder: pass the folder that holds the images")
     raise UserError(f"unknown data set {dataset!r} (no such folder either): use 'icons100', 'icons-large' "
@@ -104,13 +122,16 @@ def _load_icons100(res: int) -> ImageSet:
     return ImageSet(_to_tensor(arrays), names, "icons100")
 
 
-def load_folder(folder: Path, res: int) -> ImageSet:
+def load_folder(folder: Path, res: int, split: str = "all") -> ImageSet:
     """Load every PNG/JPEG/GIF in `folder` (sorted by name), resampled to res x res.
 
     Files with other suffixes, hidden files and subfolders are skipped (other suffixes
     with a logged warning); an image file that cannot be decoded is an error (nothing
-    half-loaded is used).
+    half-loaded is used), whichever split it falls in, so a folder loads in every split
+    or in none. `split`: "all", "train" (without the held-back images), "test" (only them).
     """
+    if split not in ("all", "train", "test"):
+        raise UserError(f"split {split!r} of folder {folder} does not exist: use all, train or test")
     folder = Path(folder)
     try:
         entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
@@ -129,16 +150,55 @@ def load_folder(folder: Path, res: int) -> ImageSet:
                     else f"all its {len(files)} files have other suffixes")
             raise UserError(f"{none}: {what} ({_first_few([p.name for p in files])}): "
                             "convert them to PNG or pass another folder")
+        others = [p.name for p in entries if not p.is_dir()]  # broken links, sockets, ...
+        if others:
+            raise UserError(f"{none}, only broken links or special files ({_first_few(others)}): "
+                            "put images there or pass another folder")
         raise UserError(f"{none}: it is empty; put images there or pass another folder")
     for skipped in sorted(set(files) - set(images)):
         log.warning("skipping %s: not a .png/.jpg/.jpeg/.gif file", skipped)
+    for skipped in (p for p in entries if p.is_symlink() and not p.exists()):
+        log.warning("skipping %s: a broken symbolic link", skipped)
     arrays, sizes = zip(*(read_rgb(p, res) for p in images))
     _log_sizes(folder, images, sizes, res)
-    return ImageSet(_to_tensor(np.stack(arrays)), [p.stem for p in images], str(folder))
+    full = ImageSet(_to_tensor(np.stack(arrays)), [p.stem for p in images], str(folder), list(sizes))
+    return _split(full, split)
+
+
+def _split(full: ImageSet, split: str) -> ImageSet:
+    """The rows of a folder's ImageSet that `split` names (data.split.holdback_rows)."""
+    held = holdback_rows(full.names)
+    if split == "all":
+        return full
+    if split == "test":
+        if not held:
+            raise UserError(f"{full.source} has only {len(full)} images, too few to hold any back as unseen images "
+                            f"({MIN_SPLIT_IMAGES} needed): add images, or pass --unseen with another data set")
+        return full.subset(held)
+    kept = sorted(set(range(len(full))) - set(held))
+    out = full.subset(kept)
+    out.heldback = [full.names[k] for k in held]
+    if held:
+        out.note = (f"{full.source}: {len(held)} of {len(full)} images ({HOLDBACK_FRACTION:.0%}, chosen by a seeded "
+                    f"hash of their names) held back as unseen images for psnr/unseen_*, never trained on: "
+                    f"{_first_few(out.heldback, 5)}; training on the other {len(kept)}")
+    else:
+        out.note = (f"{full.source}: only {len(full)} images, too few to hold any back as unseen images "
+                    f"({MIN_SPLIT_IMAGES} needed): training on all of them, no psnr/unseen_* scores")
+    return out
+
+
+_SIZES_LOGGED: set[tuple] = set()  # (folder, res, sizes) already reported in this process
 
 
 def _log_sizes(folder: Path, images: list[Path], sizes: list[tuple[int, int]], res: int) -> None:
-    """One line on mixed sizes (fine: cropped and resampled) and one on images smaller than res."""
+    """One line on mixed sizes (fine: cropped and resampled) and one on images smaller than res;
+    once per folder, resolution and content in a process (a run loads its folder several times:
+    training set, held-back images, upsampling targets)."""
+    key = (str(folder), res, tuple(sizes))
+    if key in _SIZES_LOGGED:
+        return
+    _SIZES_LOGGED.add(key)
     if len(set(sizes)) > 1:
         area = lambda size: size[0] * size[1]  # noqa: E731
         log.info("%s: images of %d different sizes (%d x %d to %d x %d): each centre-cropped to a square and "

@@ -15,6 +15,7 @@ from models.siren import Siren, SirenConfig
 
 class LatentConcatINR(Method):
     decodes_latent = True  # the SIREN reads the latent itself
+    emits_weights = False  # one shared SIREN; a Rep is the latent alone
 
     def __init__(self, siren_cfg: SirenConfig, latent_source: str, num_images: int,
                  latent_dim: int = 128, latent_reg: float = 1e-4, channels_last: bool = False):

@@ -69,6 +69,8 @@ class Method(nn.Module):
     #: a Rep's latent alone decodes: `params_from_latent` emits weights for any latent (or the
     #: method decodes latents directly), so latents can be blended
     decodes_latent: bool = False
+    #: a Rep carries per-image SIREN weights (B x the SIREN's size): train/memory.py counts them
+    emits_weights: bool = True
 
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor) -> Rep:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool, True = observed;

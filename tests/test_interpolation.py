@@ -126,7 +126,7 @@ def test_scripts_write_sheets_gifs_and_metrics(tiny_ckpt, tmp_path):
     assert set(many["random"]["modes"]) == {"weights", "warp", "pixel"} and len(many["random"]["pairs"]) == 3
     assert many["random"]["modes"]["warp"]["morph_error"]["n"] == 3
 
-    up = upsample.main(["--ckpt", str(tiny_ckpt), "--icons", "0,shape01", "--res", "32", "--out", str(tmp_path / "up")])
+    up = upsample.main(["--ckpt", str(tiny_ckpt), "--icons", "0,shape01", "--res", "24", "--out", str(tmp_path / "up")])
     assert (tmp_path / "up" / "sheet.png").is_file() and set(up["mean_psnr"]) == {"lanczos", "hyper"}
 
 

@@ -15,8 +15,10 @@ README = (ROOT / "README.md").read_text()
 
 
 def readme_commands() -> list[list[str]]:
-    """Every `python ...` command line inside the README's code blocks, as argv lists."""
-    blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", README, flags=re.S)
+    """Every `python ...` command line inside the README's code blocks, as argv lists (```text
+    blocks hold output, not commands)."""
+    fenced = re.findall(r"```([\w-]*)\n(.*?)```", README, flags=re.S)
+    blocks = [body for lang, body in fenced if lang in ("", "bash", "sh")]
     lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
     cmds = []
     for line in lines:

@@ -1,7 +1,8 @@
 """Checkpoints: written atomically, checked on load, able to rebuild their model alone.
 
 A checkpoint is a dict {format, script, config, names, model, optimizer, step, rng,
-elapsed}. `config` is the script's dataclass as a dict, `names` the training images, so
+elapsed} and, since folders hold images back, `heldback` (a folder's unseen images, by name;
+data/split.py). `config` is the script's dataclass as a dict, `names` the training images, so
 `method_from_checkpoint` needs nothing else.
 
 Writing never leaves a half-written or NaN checkpoint behind: the file is written to
@@ -133,9 +134,10 @@ def _check_schema(path: Path, state) -> None:
                             "delete it and retrain, or restore a copy")
     if (state["step"] < 0 or not all(isinstance(n, str) for n in state["names"])
             or not all(isinstance(t, torch.Tensor) for t in state["model"].values())
-            or not all(isinstance(state["rng"].get(k), torch.Tensor) for k in ("sampler", "torch"))):
-        raise UserError(f"checkpoint {path} is damaged (step, names, weights or RNG state of the wrong kind); "
-                        "delete it and retrain, or restore a copy")
+            or not all(isinstance(state["rng"].get(k), torch.Tensor) for k in ("sampler", "torch"))
+            or not all(isinstance(n, str) for n in _list(state.get("heldback", [])))):
+        raise UserError(f"checkpoint {path} is damaged (step, names, held-back names, weights or RNG state of the "
+                        "wrong kind); delete it and retrain, or restore a copy")
 
 
 def _build_fitting(path: Path, state: dict, config: dict) -> Method:
@@ -168,12 +170,62 @@ def _build_fitting(path: Path, state: dict, config: dict) -> Method:
     return method
 
 
+def check_optimizer_state(path: Path, saved, optimizer: torch.optim.Optimizer, method: torch.nn.Module) -> None:
+    """UserError when a checkpoint's optimizer state does not fit the optimizer of `method`.
+
+    torch's `load_state_dict` checks only the number of groups and of parameters per group;
+    a moment of the wrong shape loads silently and fails in the first `step()` with a
+    traceback (or, broadcast, trains wrongly). So the groups, the parameters of each and the
+    shape and finiteness of every state tensor are compared first, by parameter name.
+    """
+    problem = _optimizer_problem(saved, optimizer, {id(p): n for n, p in method.named_parameters()})
+    if problem:
+        raise UserError(f"checkpoint {path}: its optimizer state does not fit the model ({problem}); it was edited "
+                        "or written by another version of the code: start afresh with --overwrite, or restore a copy")
+
+
+def _optimizer_problem(saved, optimizer: torch.optim.Optimizer, names: dict[int, str]) -> str:
+    """What is wrong with optimizer state dict `saved` for `optimizer`, or ''."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict) \
+            or not isinstance(saved.get("param_groups"), list):
+        return "not an optimizer state: no 'state' dict and 'param_groups' list"
+    groups, saved_groups = optimizer.param_groups, saved["param_groups"]
+    if len(saved_groups) != len(groups):
+        return f"{len(saved_groups)} parameter groups, the model's optimizer has {len(groups)}"
+    by_id = {}
+    for k, (mine, theirs) in enumerate(zip(groups, saved_groups)):
+        ids = theirs.get("params") if isinstance(theirs, dict) else None
+        if not isinstance(ids, list):
+            return f"parameter group {k} lists no parameters"
+        if len(ids) != len(mine["params"]):
+            return f"parameter group {k} holds {len(ids)} parameters, the model's {len(mine['params'])}"
+        by_id.update(zip(ids, mine["params"]))
+    for pid, state in saved["state"].items():
+        if pid not in by_id or not isinstance(state, dict):
+            return f"state for a parameter {pid!r} that no group lists"
+        param = by_id[pid]
+        name = names.get(id(param), f"parameter {pid}")
+        for key, value in state.items():
+            if not isinstance(value, torch.Tensor) or key == "step":
+                continue
+            if value.shape != param.shape:
+                return f"{key} of {name} is {tuple(value.shape)}, the parameter is {tuple(param.shape)}"
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                return f"{key} of {name} holds NaN/inf"
+    return ""
+
+
 def _non_finite(tensors: dict) -> str:
     """Name of the first floating tensor holding NaN/inf, or ''."""
     for name, t in tensors.items():
         if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
             return name
     return ""
+
+
+def _list(value) -> list:
+    """`value` when it is a list, else a list that fails the caller's element check."""
+    return value if isinstance(value, list) else [None]
 
 
 def _first_sentence(err: BaseException) -> str:

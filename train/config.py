@@ -38,7 +38,9 @@ class TrainConfig:
     ckpt_every: int = 250           # steps between checkpoints
     hr_res: int = 256               # resolution of the upsampling evaluation (0 = skip)
     hr_supervision: int = 0         # >0: also supervise at coordinates of this true resolution
-    unseen: str = "icons-large"     # data set whose test split scores unseen images ("" = skip)
+    unseen: str = "auto"            # data set whose test split scores unseen images ("" = skip); "auto": a
+    #                                 folder's own held-back images (data/split.py), icons-large's test split
+    #                                 for the bundled sets
     unseen_count: int = 100         # how many unseen images to score
     # SIREN body, shared by every method
     hidden: int = 64

@@ -29,14 +29,16 @@ from tqdm import tqdm
 from analysis.evaluate import Evaluator
 from analysis.figures import save_png
 from analysis.track import Tracking
-from cli import resolve_device
+from cli import check_out_folder, check_replaceable, resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
+from data.split import train_split
 from errors import UserError
 from models.method import Method
 from registry import build_method
 from train.checkpoint import (
     capture_rng,
+    check_optimizer_state,
     open_checkpoint,
     read_checkpoint,
     restore_rng,
@@ -56,6 +58,7 @@ from train.distributed import (
 )
 from train.fast import enable_fast_path, make_optimizer, to_device
 from train.health import LossGuard
+from train.memory import check_fits
 from train.sampler import PixelSampler
 from train.schedule import budget_progress, lr_factor
 
@@ -66,7 +69,7 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
     """Apply --resume / --overwrite to the output folder; returns (config, checkpoint or None,
     the checkpoint's method with its weights or None). Every rank checks; only rank 0 deletes,
     after all have checked (so all agree)."""
-    out = Path(cfg.out)
+    out = check_out_folder(cfg.out)
     ckpt_path = out / "ckpt.pt"
     if cfg.resume:
         ckpt = read_checkpoint(ckpt_path)
@@ -77,7 +80,8 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
             if saved.get(name) != getattr(cfg, name):
                 raise UserError(f"--{name.replace('_', '-')} {getattr(cfg, name)} differs from the checkpoint's "
                                 f"{saved.get(name)}: drop the flag to resume, or use a new --out")
-        changes = {name: getattr(cfg, name) for name in given & RESUMABLE_CHANGES}
+        # --out is where the checkpoint was found: a moved or copied run folder goes on there
+        changes = {name: getattr(cfg, name) for name in (given & RESUMABLE_CHANGES) | {"out"}}
         known = {f.name for f in dataclasses.fields(cfg)}
         cfg = type(cfg)(**{**{k: v for k, v in saved.items() if k in known}, **changes})
         _, method = open_checkpoint(ckpt_path, ckpt, dataclasses.asdict(cfg))
@@ -86,6 +90,7 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
         if not cfg.overwrite:
             raise UserError(f"output folder {out} already exists: pass --resume to continue it, "
                             "--overwrite to replace it, or another --out")
+        check_replaceable(out)
         barrier(info)
         if info.is_main:
             shutil.rmtree(out)
@@ -104,16 +109,18 @@ class Run:
         self.cfg, self.device, self.info = cfg, device, info
         self.fast_path = enable_fast_path(device) if cfg.fast else []
         torch.manual_seed(cfg.seed)
-        self.train_set = load_images(cfg.data, cfg.res)
+        split = train_split(cfg.data, cfg.unseen)  # a folder's held-back images are not trained on (data/split.py)
+        self.train_set = load_images(cfg.data, cfg.res, split)
         if ckpt is not None and ckpt["names"] != self.train_set.names:
             raise UserError(f"{Path(cfg.out) / 'ckpt.pt'} was trained on other images than {cfg.data}: use the same --data")
         self.heldout = heldout_mask(len(self.train_set), cfg.res)  # (N, 1, res, res), fixed for every run
-        hr_images = load_images(cfg.data, cfg.hr_supervision).images if cfg.hr_supervision else None
+        hr_images = load_images(cfg.data, cfg.hr_supervision, split).images if cfg.hr_supervision else None
         self.sampler = PixelSampler(self.train_set.images, self.heldout, hr_images).to(device)
         self.images = to_device(self.train_set.images, device)  # (N, 3, res, res)
         self.observed = to_device(~self.heldout, device)  # (N, 1, res, res)
         self.n = len(self.train_set)
         check_batch(min(cfg.batch, self.n), info)
+        check_fits(dataclasses.asdict(cfg), self.n, device)  # refuse before allocating, with the estimate
         self.method = (method if method is not None else build_method(dataclasses.asdict(cfg), self.n)).to(device)
         self.optimizer = make_optimizer(self.method.parameters(), cfg.lr, cfg.fast)
         self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
@@ -125,6 +132,7 @@ class Run:
         self.clock = 0.0
         self.last_loss = torch.zeros((), device=device)
         if ckpt is not None:
+            check_optimizer_state(Path(cfg.out) / "ckpt.pt", ckpt["optimizer"], self.optimizer, self.method)
             self.optimizer.load_state_dict(ckpt["optimizer"])
             restore_rng(ckpt["rng"], self.gen)
             self.step_count, self.elapsed = ckpt["step"], ckpt["elapsed"]
@@ -165,6 +173,7 @@ class Run:
         self.guard.flush()  # never save weights past an unreported bad step
         save_checkpoint(Path(self.cfg.out) / "ckpt.pt", {
             "script": script, "config": dataclasses.asdict(self.cfg), "names": self.train_set.names,
+            "heldback": self.train_set.heldback,  # a folder's unseen images (data/split.py)
             "model": self.method.state_dict(), "optimizer": self.optimizer.state_dict(),
             "step": self.step_count, "rng": capture_rng(self.gen), "elapsed": self.elapsed})
 
@@ -191,6 +200,8 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     run = Run(cfg, device, info, ckpt, method)
     if ckpt is not None:
         log.info("resuming %s at step %d", out, run.step_count)
+    if main and run.train_set.note:
+        log.info("%s", run.train_set.note)
     if main and run.fast_path:
         log.info("fast path: %s", "; ".join(run.fast_path))
     evaluator = writer = None
