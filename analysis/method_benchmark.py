@@ -3,6 +3,8 @@
     scores = known_midpoint_scores(method, cases, modes=("latent", "weights", "pixel"))
     # {mode: known_midpoints.evaluate dict, or None where the mode or the method does not apply}
     ends = endpoint_psnr(method, cases)   # spread dict of the endpoint renders' PSNR, or None
+    refs = reference_scores(cases, mean)  # {reference: dict} for pixel/crossfade, hold/nearest, mean
+    print(table({"hyper": scores, **{r: {"true ends": s} for r, s in refs.items()}}))
 
 For every case the method encodes `case.start` and `case.end` (res px images, every pixel
 observed; index = a dummy 0..2C-1, as these are not training images), then renders the
@@ -12,6 +14,8 @@ OWN endpoint renders, so it separates what the blend adds from what the endpoint
 Only methods that can encode unseen images (`handles_unseen_images`) are scored; for others,
 and for modes a method lacks (concat has no weights), the entry is None ("n/a" in `table`).
 
+Every dict is `known_midpoints.evaluate`'s (per kind and "all": mean, std, ci95, n of frame
+PSNR and SSIM; "cases") plus "by_t": the same spreads at each t of the cases (`score_paths`).
 The endpoint PSNR caps what a method can score: an in-between can hardly be better than the
 method's own reconstructions of the start and the end.
 """

@@ -19,7 +19,8 @@ What is blended. The hypernetwork's head is linear, theta = base + head(h) / H
 features h; the "weights" blend is trained through h, at 1/50 of the cost of blending the
 12.9k weights themselves, and equals `interpolation_path(mode="weights")`. The "latent"
 blend goes through the non-linear trunk, as `interpolation_path(mode="latent")` does. "both"
-trains half of the K pairs each way. Why it can work: a shift of a SIREN's input is a change
+trains half of the K pairs each way. "ends" is the control: t is 0 or 1, so the loss only
+asks to reconstruct the changed icons (the same augmentation and cost, no in-between). Why it can work: a shift of a SIREN's input is a change
 of its first-layer bias only, b - W d, linear in d; a rotation or scale is W R(-a) / s; a
 hue turn is a linear map of the last layer's output: lines in weight space can carry these
 changes, if the hypernetwork is asked to put its codes on them.
@@ -45,7 +46,7 @@ from models.hypernet import HyperINR
 from models.method import Rep, rgb_from_output
 from models.siren import Params, SirenConfig
 
-BLENDS = ("latent", "weights", "both")
+BLENDS = ("latent", "weights", "both", "ends")
 
 
 @dataclass
@@ -98,16 +99,19 @@ class InterpHyperINR(HyperINR):
         k = max(1, min(b, round(self.interp_share * b)))
         pick = torch.randperm(b, generator=gen)[:k].to(images.device)  # (K,)
         p0, p1, _ = draw_changes(k, gen)  # (K, 5) each
-        t = torch.rand(k, generator=gen) if t is None else t.float().cpu()  # (K,)
+        if t is None:
+            t = torch.rand(k, generator=gen)  # (K,)
+            t = t.round() if self.interp_blend == "ends" else t  # "ends": 0 or 1, reconstruction only
+        t = t.float().cpu()
         pt = torch.lerp(p0, p1, t[:, None])  # (K, 5), exactly p0 at t = 0 and p1 at t = 1
-        states = torch.cat([p0, p1, pt]).to(images.device)  # (3K, 5)
+        states = torch.cat([p0, p1, pt])  # (3K, 5), on the CPU (only which rows change is read from it)
         src = images[pick].repeat(3, 1, 1, 1)  # (3K, 3, H, W)
         heldout = (~masks[pick].bool()).repeat(3, 1, 1, 1)  # (3K, 1, H, W)
         frames, valid = change_batch(src, heldout, states)  # (3K, 3, H, W), (3K, 1, H, W)
         if self.interp_blend == "both":
             blend_latent = torch.arange(k, device=images.device) % 2 == 0  # (K,)
         else:
-            blend_latent = torch.full((k,), self.interp_blend == "latent", device=images.device)
+            blend_latent = torch.full((k,), self.interp_blend != "weights", device=images.device)
         return InterpBatch(pick, frames[:2 * k], t.to(images.device), frames[2 * k:], valid[2 * k:], blend_latent)
 
     def interp_loss(self, batch: InterpBatch, z0: torch.Tensor, z1: torch.Tensor,

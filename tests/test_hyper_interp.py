@@ -49,6 +49,10 @@ def test_truth_at_t0_and_t1_is_the_endpoints():
         batch = method.make_batch(images, masks, t=torch.full((4,), t_value))
         end = batch.inputs[:4] if t_value == 0 else batch.inputs[4:]  # (K, 3, H, W)
         assert torch.equal(batch.truth, end)
+    ends = build_method(tiny_config("hyper_interp", interp_share=1.0, interp_blend="ends"), 4)
+    batch = ends.make_batch(images, masks)  # the control: t is 0 or 1, the truth is one of the ends
+    for k, t in enumerate(batch.t.tolist()):
+        assert t in (0.0, 1.0) and torch.equal(batch.truth[k], batch.inputs[k + 4 * int(t)])
 
 
 def test_heldout_pixels_never_reach_the_truth_or_the_inputs():

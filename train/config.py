@@ -65,7 +65,8 @@ class HyperConfig(TrainConfig):
     #                             hyper_interp's own default is in registry.py)
     interp_share: float = 0.25  # fraction of each batch's icons that get a change and an in-between
     interp_pixels: int = 256    # pixels per in-between in that loss (0 = all valid ones)
-    interp_blend: str = "both"  # what is blended: "latent", "weights" (= the trunk features) or "both"
+    interp_blend: str = "both"  # what is blended: "latent", "weights" (= the trunk features), "both", or
+    #                             "ends" (control: t in {0, 1}, the changed icons reconstructed, no blend)
     out: str = "runs/hyper"
 
 
