@@ -25,9 +25,9 @@ of its first-layer bias only, b - W d, linear in d; a rotation or scale is W R(-
 hue turn is a linear map of the last layer's output: lines in weight space can carry these
 changes, if the hypernetwork is asked to put its codes on them.
 
-Cost: the 2K changed endpoints are encoded in the same encoder call as the batch (one set
-of batch statistics for the encoder's standardization, one running-stat update per step),
-and only `interp_pixels` valid pixels per in-between are decoded.
+Cost: the 2K changed endpoints are encoded in the same encoder call as the batch, standardized
+with the batch's statistics (`encode_with_changed`), and only `interp_pixels` valid pixels
+per in-between are decoded.
 
 Related: ACAI (Berthelot et al. 2019) regularizes blends of *different* images with a
 critic; here the blends are of one icon's two states, whose true in-between is known, so
@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from data.augment import change_batch, draw_changes
 from errors import UserError
@@ -138,6 +139,25 @@ class InterpHyperINR(HyperINR):
         w = valid.to(pred.dtype)[..., None]  # (K, P, 1)
         return ((pred - truth).pow(2) * w).sum() / (3 * w.sum()).clamp_min(1.0)
 
+    def encode_with_changed(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor,
+                            b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One encoder pass over the batch (rows :b) and the changed icons (rows b:), with the
+        standardization of the batch alone: the batch's latents (b, D) are exactly what
+        HyperINR's encoder gives them (its batch statistics, the same running-stat update), and
+        the changed icons' latents (N - b, D) are standardized with those same statistics.
+        Mixing the changed icons into the statistics would shift every icon's code by a random
+        amount each step (a batch of all the icons has fixed statistics under plain hyper)."""
+        enc = self.latent_source
+        bn = enc.standardize
+        enc.standardize = nn.Identity()  # the raw latents of all rows, before standardization
+        try:
+            raw = enc(images, masks, index)  # (N, D)
+        finally:
+            enc.standardize = bn
+        z = bn(raw[:b])  # (b, D): batch statistics, running statistics updated as in HyperINR
+        mean, var = raw[:b].mean(0), raw[:b].var(0, unbiased=False)  # (D,), what bn normalized with
+        return z, (raw[b:] - mean) * torch.rsqrt(var + bn.eps)  # (b, D), (N - b, D)
+
     def forward(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor,
                 coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """HyperINR's training forward, plus interp_weight * the interpolation loss in the
@@ -148,9 +168,9 @@ class InterpHyperINR(HyperINR):
         batch = self.make_batch(images, masks)
         k = len(batch.pick)
         full = torch.ones_like(masks[:1]).expand(2 * k, -1, -1, -1)  # (2K, 1, H, W): the encoder sees every pixel
-        latent = self.latent_source(torch.cat([images, batch.inputs]), torch.cat([masks, full]),
-                                    torch.cat([index, index[batch.pick].repeat(2)]))  # (B + 2K, D)
-        z, z0, z1 = latent[:b], latent[b:b + k], latent[b + k:]  # (B, D), (K, D), (K, D)
+        z, z_changed = self.encode_with_changed(torch.cat([images, batch.inputs]), torch.cat([masks, full]),
+                                                torch.cat([index, index[batch.pick].repeat(2)]), b)  # (B, D), (2K, D)
+        z0, z1 = z_changed[:k], z_changed[k:]  # (K, D) each
         rep = Rep(latent=z, params=self.hypernet(z))
         loss = self.interp_loss(batch, z0, z1)
         return self.decode(rep, coords), self.penalty(rep) + self.interp_weight * loss

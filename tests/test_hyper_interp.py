@@ -111,6 +111,24 @@ def test_weight_zero_is_hypers_forward():
     assert penalty.item() > 0  # the loss is on
 
 
+def test_changed_icons_do_not_move_the_batch_codes():
+    """The batch's latents and the encoder's running statistics are what HyperINR's encoder
+    gives with the changed icons encoded alongside (they are standardized with the batch's
+    statistics, never mixed into them)."""
+    method = build_method(tiny_config("hyper_interp"), 4).train()
+    twin = build_method(tiny_config("hyper_interp"), 4).train()
+    twin.load_state_dict(method.state_dict())
+    images, masks, index, _ = _batch()
+    extra = torch.rand(6, 3, 12, 12)  # (6, 3, H, W)
+    z, z_extra = method.encode_with_changed(torch.cat([images, extra]), torch.cat([masks, torch.ones(6, 1, 12, 12, dtype=torch.bool)]),
+                                            torch.cat([index, torch.zeros(6, dtype=torch.long)]), 4)
+    torch.testing.assert_close(z, twin.latent_source(images, masks, index))
+    bn, bn_twin = method.latent_source.standardize, twin.latent_source.standardize
+    torch.testing.assert_close(bn.running_mean, bn_twin.running_mean)
+    torch.testing.assert_close(bn.running_var, bn_twin.running_var)
+    assert z_extra.shape == (6, 8) and isinstance(bn, torch.nn.BatchNorm1d)
+
+
 def test_bad_settings_are_one_line_errors():
     with pytest.raises(UserError, match="interp_blend"):
         build_method(tiny_config("hyper_interp", interp_blend="pixels"), 4)
