@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 from analysis.known_midpoints import build_benchmark, mean_image
-from analysis.method_benchmark import MODES, endpoint_psnr, known_midpoint_scores, reference_scores, table
+from analysis.figures import save_png
+from analysis.method_benchmark import MODES, endpoint_psnr, known_midpoint_scores, path_sheet, reference_scores, table
 from cli import run_main
 from data.images import load_images
 from errors import UserError
@@ -30,6 +31,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--count", type=int, default=4, help="cases per kind (default 4: 20 cases per benchmark)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="", help="also write the results to this JSON file")
+    ap.add_argument("--figures", default="", help="folder for one sheet per benchmark: the first case of each "
+                    "kind, the truth and every method's latent path")
     args = ap.parse_args(argv)
     runs = {}
     for item in args.ckpt:
@@ -64,6 +67,9 @@ def main(argv=None) -> dict:
         print()
         print(table(rows))
         results["benchmarks"][title] = {"cases": len(cases), "endpoints": ends, "paths": rows}
+        if args.figures:
+            firsts = [next(c for c in cases if c.kind == k) for k in dict.fromkeys(c.kind for c in cases)]
+            save_png(path_sheet(methods, firsts, "latent"), Path(args.figures) / f"latent_paths_{data}.png")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1))

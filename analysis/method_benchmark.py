@@ -128,3 +128,32 @@ def table(rows: dict) -> str:
             lines.append(f"| {name} | {mode} | {p['n']} | {p['mean']:.2f} +- {p['std']:.2f} | "
                          f"{q['mean']:.3f} +- {q['std']:.3f} | {per_t} | {per_kind} |")
     return "\n".join(lines)
+
+
+def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upscale: int = 2) -> torch.Tensor:
+    """A figure: per case a block of rows, the truth (start, true frames at case.ts, end), then
+    each method's `mode` path from its own encodings (frames at 0, case.ts, 1). methods:
+    {name: Method}; methods that cannot encode unseen images or lack the mode are left out.
+    Returns a (3, H, W) image, each tile upscaled `upscale`x (nearest) for visibility."""
+    from analysis.figures import label_rows, make_grid, stack_labelled, upscale_nearest
+
+    blocks, labels = [], []
+    for c in cases:
+        res = c.start.shape[-1]
+        rows, names = [torch.cat([c.start[None], c.truth, c.end[None]])], ["truth"]  # (T+2, 3, res, res)
+        for name, method in methods.items():
+            if not method.handles_unseen_images:
+                continue
+            with _in_eval(method):
+                device = next(method.parameters()).device
+                pair = torch.stack([c.start, c.end]).to(device)  # (2, 3, res, res)
+                rep = method.encode(pair, torch.ones_like(pair[:, :1], dtype=torch.bool), torch.arange(2, device=device)).detach()
+                if mode not in applicable_modes(method, rep.select(0)):
+                    continue
+                rows.append(interpolation_path(method, rep.select(0), rep.select(1), (0.0, *c.ts, 1.0), mode, res))
+            names.append(name)
+        tiles = upscale_nearest(torch.cat(rows), res * upscale)  # (R*(T+2), 3, up, up)
+        grid = make_grid(tiles, ncol=len(c.ts) + 2)
+        blocks.append(label_rows(grid, names, row_height=res * upscale + 2, margin=90))
+        labels.append(f"{c.kind}\n{c.name[:14]}")
+    return stack_labelled(blocks, labels, margin=110)
