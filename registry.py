@@ -20,6 +20,7 @@ from typing import Callable
 
 from errors import UserError
 from meta.maml import MamlINR
+from models.hyper_interp import InterpHyperINR
 from models.hypernet import HyperINR
 from models.latent_concat import LatentConcatINR
 from models.method import Method
@@ -36,6 +37,12 @@ def siren_config(cfg: dict) -> SirenConfig:
 def _hyper(cfg: dict, n: int) -> Method:
     return HyperINR(siren_config(cfg), cfg["encoder"], n, cfg["latent_dim"], cfg["hyper_hidden"], cfg["latent_reg"],
                     channels_last=cfg["fast"])
+
+
+def _hyper_interp(cfg: dict, n: int) -> Method:
+    return InterpHyperINR(siren_config(cfg), cfg["encoder"], n, cfg["latent_dim"], cfg["hyper_hidden"], cfg["latent_reg"],
+                          channels_last=cfg["fast"], interp_weight=cfg["interp_weight"], interp_share=cfg["interp_share"],
+                          interp_pixels=cfg["interp_pixels"], interp_blend=cfg["interp_blend"])
 
 
 def _concat(cfg: dict, n: int) -> Method:
@@ -80,6 +87,8 @@ METHODS: dict[str, MethodSpec] = {
                                defaults={"encoder": "table", "lr": 3e-4}, tiny=TINY_LATENT),
     "hyper_hr": MethodSpec(_hyper, "train_hyper", "the hypernetwork, also supervised at true 256 px coordinates",
                            defaults={"hr_supervision": 256}, tiny=TINY_LATENT),
+    "hyper_interp": MethodSpec(_hyper_interp, "train_hyper", "the hypernetwork, also trained to decode blends to true in-betweens",
+                               defaults={"interp_weight": 1.0}, tiny={**TINY_LATENT, "interp_pixels": 32}),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
                        tiny={"inner_steps": 1}),
     "perimage": MethodSpec(_perimage, "train_hyper", "an independent SIREN per image (reference)"),

@@ -65,6 +65,13 @@ class HyperConfig(TrainConfig):
     latent_dim: int = 128
     hyper_hidden: int = 256     # hypernetwork trunk width
     latent_reg: float = 1e-4    # weight of mean ||z||^2 (DeepSDF-style prior on the code table's codes)
+    # The interpolation loss of hyper_interp (models/hyper_interp.py); other methods ignore these.
+    interp_weight: float = 0.0  # weight of the loss on decoded blends vs true in-betweens (0 = off;
+    #                             hyper_interp's own default is in registry.py)
+    interp_share: float = 0.25  # fraction of each batch's icons that get a change and an in-between
+    interp_pixels: int = 256    # pixels per in-between in that loss (0 = all valid ones)
+    interp_blend: str = "both"  # what is blended: "latent", "weights" (= the trunk features), "both", or
+    #                             "ends" (control: t in {0, 1}, the changed icons reconstructed, no blend)
     out: str = "runs/hyper"
 
 
