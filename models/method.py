@@ -69,6 +69,9 @@ class Method(nn.Module):
     #: a Rep's latent alone decodes: `params_from_latent` emits weights for any latent (or the
     #: method decodes latents directly), so latents can be blended
     decodes_latent: bool = False
+    #: `encode(images, masks, index, steps=k)` runs k inner gradient steps (k = 0: the start point)
+    #: instead of its default number; analysis/inner_steps.py tabulates PSNR against k
+    adapts: bool = False
 
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor) -> Rep:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool, True = observed;
