@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from errors import UserError
+from meta.hyper_maml import HyperMamlINR
 from meta.maml import MamlINR
 from models.hyper_interp import InterpHyperINR
 from models.hypernet import HyperINR
@@ -59,6 +60,11 @@ def _maml(cfg: dict, n: int) -> Method:
                    cfg["adapt"])
 
 
+def _hybrid(cfg: dict, n: int) -> Method:
+    return HyperMamlINR(siren_config(cfg), cfg["inner_steps"], cfg["inner_lr"], cfg["meta_sgd"], cfg["first_order"],
+                        cfg["adapt"], cfg["latent_dim"], cfg["hyper_hidden"], channels_last=cfg["fast"])
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     build: Callable[[dict, int], Method]
@@ -91,6 +97,8 @@ METHODS: dict[str, MethodSpec] = {
                                defaults={"interp_weight": 1.0}, tiny={**TINY_LATENT, "interp_pixels": 32}),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
                        tiny={"inner_steps": 1}),
+    "hybrid": MethodSpec(_hybrid, "train_maml", "hypernetwork emits each image's SIREN init, then MAML inner steps",
+                         tiny={"inner_steps": 1, **TINY_LATENT}),
     "perimage": MethodSpec(_perimage, "train_hyper", "an independent SIREN per image (reference)"),
 }
 

@@ -32,6 +32,7 @@ class MamlINR(Method):
     """Meta-learned SIREN init + (learned) inner learning rates; the Rep holds adapted params."""
 
     handles_unseen_images = True  # any image can be fitted from the init, seen in training or not
+    adapts = True  # encode takes a `steps` override
     # Adam moves every parameter by about its lr per step whatever the gradient's scale. The
     # init's weights need steps ~1e-3, a log-rate needs O(1) changes to matter, so the learned
     # rates are log_lr = log(inner_lr) + lr_gain * u: an Adam step on u moves log_lr lr_gain x as far.

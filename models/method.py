@@ -71,6 +71,9 @@ class Method(nn.Module):
     decodes_latent: bool = False
     #: a Rep carries per-image SIREN weights (B x the SIREN's size): train/memory.py counts them
     emits_weights: bool = True
+    #: `encode(images, masks, index, steps=k)` runs k inner gradient steps (k = 0: the start point)
+    #: instead of its default number; analysis/inner_steps.py tabulates PSNR against k
+    adapts: bool = False
 
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor) -> Rep:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool, True = observed;

@@ -85,6 +85,9 @@ class MamlConfig(TrainConfig):
     meta_sgd: bool = True       # learn one inner rate per weight entry (Li et al. 2017)
     first_order: bool = False   # drop second-order terms of the meta-gradient (FOMAML, Finn et al. 2017)
     adapt: str = "all"          # "all" weights adapt, or "shift": hidden biases only (Functa modulations)
+    # --model hybrid only (meta/hyper_maml.py): its conv encoder and hypernetwork, as HyperConfig's
+    latent_dim: int = 128
+    hyper_hidden: int = 256     # hypernetwork trunk width
     # Second-order MAML costs ~25 s per step for 100 images at 48 px on 2 CPU cores (the inner
     # loop always fits all observed pixels), so a ~10 minute CPU run takes few images per step.
     # Adam at 3e-3 diverged in a short test run; 1e-3 learns fast and stayed stable.
