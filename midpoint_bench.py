@@ -14,15 +14,10 @@ import argparse
 import json
 from pathlib import Path
 
-from analysis.known_midpoints import build_benchmark, mean_image
-from analysis.figures import save_png
-from analysis.method_benchmark import MODES, endpoint_psnr, known_midpoint_scores, path_sheet, reference_scores, table
+from analysis.method_benchmark import benchmark_methods
 from cli import run_main
-from data.images import load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
-
-SETS = {"icons100 (training icons)": ("icons100", "train"), "icons-large test (unseen)": ("icons-large", "test")}
 
 
 def main(argv=None) -> dict:
@@ -31,8 +26,6 @@ def main(argv=None) -> dict:
     ap.add_argument("--count", type=int, default=4, help="cases per kind (default 4: 20 cases per benchmark)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="", help="also write the results to this JSON file")
-    ap.add_argument("--figures", default="", help="folder for one sheet per benchmark: the first case of each "
-                    "kind, the truth and every method's latent path")
     args = ap.parse_args(argv)
     runs = {}
     for item in args.ckpt:
@@ -52,24 +45,14 @@ def main(argv=None) -> dict:
         lines.append(f"| {name} | {m.get('step')} | {fmt(m.get('psnr/train_pixels'))} | "
                      f"{fmt(m.get('psnr/heldout_pixels'))} | {fmt(m.get('psnr/unseen_images'))} |")
     print("\n".join(lines))
-    for title, (data, split) in SETS.items():
-        icons = load_images(data, 256, split=split)
-        cases = build_benchmark(icons.images, res=48, count_per_kind=args.count, seed=args.seed, names=icons.names)
-        rows = {f"(ref) {ref}": {"true ends": s} for ref, s in reference_scores(cases, mean_image(icons.images, 48)).items()}
-        ends = {}
-        for name, method in methods.items():
-            rows[name] = known_midpoint_scores(method, cases, MODES)
-            ends[name] = endpoint_psnr(method, cases)
-        print(f"\n### {title}: {len(cases)} cases, 48 px\n")
+    for title, bench in benchmark_methods(methods, 48, args.count, args.seed).items():
+        print(f"\n### {title}: {bench['cases']} cases, 48 px\n")
         print("| method | endpoint reconstruction PSNR dB (mean +- std over 2C) |\n|---|---|")
-        for name, e in ends.items():
+        for name, e in bench["endpoints"].items():
             print(f"| {name} | " + (f"{e['mean']:.2f} +- {e['std']:.2f} |" if e else "n/a |"))
         print()
-        print(table(rows))
-        results["benchmarks"][title] = {"cases": len(cases), "endpoints": ends, "paths": rows}
-        if args.figures:
-            firsts = [next(c for c in cases if c.kind == k) for k in dict.fromkeys(c.kind for c in cases)]
-            save_png(path_sheet(methods, firsts, "latent"), Path(args.figures) / f"latent_paths_{data}.png")
+        print(bench["table"])
+        results["benchmarks"][title] = bench
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1))

@@ -18,6 +18,7 @@ and the same wall-clock training budget. Outputs in --out:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -30,17 +31,23 @@ import similarity
 from analysis.curves import curve_figure
 from analysis.endpoints import training_set, training_split
 from analysis.figures import from_pil, save_png, stack_labelled
+from analysis.inner_steps import inner_step_table
+from analysis.known_midpoints import build_benchmark
+from analysis.method_benchmark import benchmark_methods, path_sheet
+from analysis.report import inner_step_lines, midpoint_lines, results_table
 from analysis.upsampling import upsample_sheet, upsampled
 from cli import parse_config, resolve_device, run_main
 from data.images import load_images
+from data.split import unseen_source
 from errors import UserError
 from registry import METHODS, spec
 from train.checkpoint import method_from_checkpoint
 from train.config import method_config
 from train.trainer import train
 
-STUDY_METHODS = "concat,hyper,hyper_hr,maml,perimage,concat_table,hyper_table"  # rows of registry.METHODS; perimage is
-#   the reference; *_table are the index-coded setting (a code per training icon, no encoder)
+# Rows of registry.METHODS: perimage is the reference; *_table are the exercise's index-coded setting (a code
+# per training icon, no encoder). hyper_hr (256 px supervision) stays in the registry, out of the default study.
+STUDY_METHODS = "concat,concat_table,hyper,hyper_table,hyper_interp,hybrid,maml,perimage"
 QUICK = {"steps": 3, "unseen_count": 4, "eval_every": 1000, "image_every": 1000}  # on top of the registry's tiny sizes
 
 
@@ -49,12 +56,15 @@ class StudyConfig:
     """Train, evaluate and compare every method; write figures and a results table."""
 
     out: str = "runs/study"
-    minutes: float = 5.0        # training budget per joint method (the perimage reference gets half)
+    minutes: float = 3.5        # training budget per joint method (the perimage reference gets half); 3.5 keeps
+    #                             the whole study near 35 minutes on an idle 2-core CPU (measured)
     data: str = "icons100"
     res: int = 48
     hr_res: int = 256           # upsampling target (true renders at this size must exist)
     frames: int = 9             # interpolation frames per pair
-    interp_res: int = 128       # interpolation render size
+    interp_res: int = 128       # interpolation render size (pictures; metrics at the training resolution)
+    random_pairs: int = 20      # real pairs scored per method (seeded), besides the chosen ones
+    midpoint_count: int = 4     # known-midpoint cases per kind of change (5 kinds) and benchmark
     methods: str = STUDY_METHODS
     quick: bool = False         # tiny models, 3 steps: a smoke run of the whole pipeline
     resume: bool = False        # reuse finished runs in --out, resume unfinished ones
@@ -106,6 +116,7 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
         results[name] = interpolate.main([
             "--ckpt", str(out / "runs" / name / "ckpt.pt"), "--pairs", str(out / "similarity" / "pairs.json"),
             "--frames", str(cfg.frames), "--res", str(cfg.interp_res), "--out", str(out / "interpolation" / name),
+            "--random-pairs", str(cfg.random_pairs),
             "--device", cfg.device, "--overwrite"])  # regenerated on every study run (--resume too)
     # One picture per pair with every method's rows, under a name that does not depend on the pair.
     for k in range(len(results[names[0]]["pairs"])):
@@ -114,54 +125,24 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
     return results
 
 
-def results_table(train: dict, interp: dict) -> tuple[str, dict]:
-    """Markdown tables and a JSON-able summary of every method."""
-    def cell(value):
-        return "n/a" if value is None else f"{value:.2f}"
+def bench_cases(res: int, count: int) -> list:
+    """The first case of each kind of the training-icon benchmark (for the figures)."""
+    icons = load_images("icons100", 256)
+    cases = build_benchmark(icons.images, res=res, count_per_kind=count, names=icons.names)
+    return [next(c for c in cases if c.kind == k) for k in dict.fromkeys(c.kind for c in cases)]
 
-    hr = next((k.rsplit("_", 1)[1] for m in train.values() for k in m if k.startswith("psnr/upsample_")), "256")
-    keys = {"train_pixels": "psnr/train_pixels", "heldout_pixels": "psnr/heldout_pixels",
-            "unseen_images": "psnr/unseen_images", "unseen_heldout_pixels": "psnr/unseen_heldout_pixels",
-            "upsample": f"psnr/upsample_{hr}", "unseen_upsample": f"psnr/unseen_upsample_{hr}"}
-    lines = [f"| method | parameters | train s | steps | train px dB | held-out px dB | unseen icons dB | "
-             f"unseen held-out px dB | {hr} px, training icons dB | {hr} px, unseen icons dB |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    summary = {"methods": {}}
-    for name, m in train.items():
-        row = {"parameters": m["parameters"], "train_seconds": m["train_seconds"], "steps": m["step"],
-               **{k: m.get(tag) for k, tag in keys.items()}}
-        summary["methods"][name] = row
-        lines.append(f"| {name} | {row['parameters']:,} | {row['train_seconds']:.0f} | {row['steps']} | "
-                     + " | ".join(cell(row[k]) for k in keys) + " |")
-    # The trivial references (analysis/references.py), the same for every run of one data set:
-    # the columns each one can be scored on, the others left empty.
-    ref_tags = {
-        ("mean_icon", "mean icon (reference)"): {
-            "train_pixels": "mean_icon_train_pixels", "heldout_pixels": "mean_icon_heldout_pixels",
-            "unseen_images": "mean_icon_unseen", "unseen_heldout_pixels": "mean_icon_unseen_heldout"},
-        ("neighbours", "neighbour interpolation (reference)"): {
-            "heldout_pixels": "neighbours_heldout_pixels", "unseen_heldout_pixels": "neighbours_unseen_heldout"},
-        ("lanczos", "Lanczos (reference)"): {"upsample": f"lanczos_{hr}", "unseen_upsample": f"unseen_lanczos_{hr}"},
-        ("bicubic", "bicubic (reference)"): {"upsample": f"bicubic_{hr}", "unseen_upsample": f"unseen_bicubic_{hr}"}}
-    summary["references"] = {}
-    for (key, label), tags in ref_tags.items():
-        row = {k: next((m[f"reference/{tag}"] for m in train.values() if f"reference/{tag}" in m), None)
-               for k, tag in tags.items()}
-        summary["references"][key] = row
-        lines.append(f"| {label} | | | | " + " | ".join(cell(row[k]) if k in row else "" for k in keys) + " |")
 
-    lines += ["", "| method | mode | morph error (lower = better) | pdv (unevenness) | band-energy error | "
-              "path length (diagnostic) |",
-              "|---|---|---|---|---|---|"]
-    summary["interpolation"] = {}
-    for name, res in interp.items():
-        for mode in res["pairs"][0]["modes"]:
-            vals = {k: sum(p["modes"][mode][k] for p in res["pairs"]) / len(res["pairs"])
-                    for k in ("morph_error", "pdv", "band_energy_error", "path_length")}
-            summary["interpolation"][f"{name}/{mode}"] = vals
-            lines.append(f"| {name} | {mode} | {vals['morph_error']:.3f} | {vals['pdv']:.3f} | {vals['band_energy_error']:.3f} | "
-                         f"{vals['path_length']:.2f} |")
-    return "\n".join(lines) + "\n", summary
+def inner_steps_all(out: Path, methods: dict) -> dict:
+    """PSNR after 0, 1, 3, 10 inner steps (one column for a one-pass method) on the run's data."""
+    tables = {}
+    for name, method in methods.items():
+        ckpt = method_from_checkpoint(out / "runs" / name / "ckpt.pt")[1]
+        images, observed = training_set(ckpt)
+        cfg = ckpt["config"]
+        source = unseen_source(cfg["data"], cfg["unseen"])  # (data set, split) or None
+        unseen = load_images(source[0], cfg["res"], split=source[1]).images[:cfg["unseen_count"]] if source else None
+        tables[name] = inner_step_table(method, images.images, ~observed, unseen)
+    return tables
 
 
 def main(argv=None) -> dict:
@@ -177,6 +158,9 @@ def main(argv=None) -> dict:
                             "or another --out")
         shutil.rmtree(out)
     device = resolve_device(cfg.device)
+    if cfg.quick:  # a smoke run: every step of the pipeline, on as little as exercises it
+        cfg = dataclasses.replace(cfg, random_pairs=min(cfg.random_pairs, 3), midpoint_count=min(cfg.midpoint_count, 1),
+                                  interp_res=min(cfg.interp_res, 32), frames=min(cfg.frames, 5))
     train = train_all(cfg, out, names)
     tracks = {name: out / "runs" / name / "track.jsonl" for name in names}
     if any(t.is_file() for t in tracks.values()):  # runs reused from before tracking have none
@@ -184,7 +168,16 @@ def main(argv=None) -> dict:
     print("\n=== upsampling, similarity and interpolation")
     upsample = upsample_figure(out, names, device)
     interp = interpolate_all(cfg, out, names)
+    print("\n=== known midpoints and inner steps")
+    methods = {name: method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)[0] for name in names}
+    bench = benchmark_methods(methods, cfg.res, cfg.midpoint_count)
+    shown = {n: m for n, m in methods.items() if n in ("concat", "hyper", "hyper_interp", "hybrid", "maml")}
+    for mode in ("weights", "aligned"):
+        save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode),
+                 out / f"known_midpoints_{mode}.png")
+    steps = inner_steps_all(out, {n: m for n, m in methods.items() if m.adapts or n == "hyper"})
     table, summary = results_table(train, interp)
+    table += "\n".join(midpoint_lines(bench, summary) + inner_step_lines(steps, summary)) + "\n"
     summary["upsample_shown_icons"] = upsample
     (out / "results.md").write_text(table)
     (out / "results.json").write_text(json.dumps(summary, indent=2))

@@ -1,6 +1,7 @@
 """Any method's interpolations on the known-midpoint benchmark (`analysis.known_midpoints`).
 
-    scores = known_midpoint_scores(method, cases, modes=("latent", "weights", "pixel"))
+    warps = case_warps(cases)             # one fitted warp per case, shared by every method
+    scores = known_midpoint_scores(method, cases, MODES, warps)
     # {mode: known_midpoints.evaluate dict, or None where the mode or the method does not apply}
     ends = endpoint_psnr(method, cases)   # spread dict of the endpoint renders' PSNR, or None
     refs = reference_scores(cases, mean)  # {reference: dict} for pixel/crossfade, hold/nearest, mean
@@ -8,9 +9,12 @@
 
 For every case the method encodes `case.start` and `case.end` (res px images, every pixel
 observed; index = a dummy 0..2C-1, as these are not training images), then renders the
-frames at `case.ts` with `interpolation_path` for each mode: "latent" (decode the blended
-latent), "weights" (decode the blended SIREN weights), "pixel" (a cross-fade of the method's
-OWN endpoint renders, so it separates what the blend adds from what the endpoints lose).
+frames at `case.ts` with `analysis.paths.path_frames` for each mode: "latent" (decode the
+blended latent), "weights" (decode the blended SIREN weights), "warp" (warp-and-blend of the
+two endpoint INRs), "aligned" (weights blended after aligning by the warp), "pixel" (a
+cross-fade of the method's OWN endpoint renders, so it separates what the blend adds from
+what the endpoints lose). The warp of a case is fitted once on its two endpoint images, with
+no knowledge of the change, and shared by every method and the "pixel/warp" reference.
 Only methods that can encode unseen images (`handles_unseen_images`) are scored; for others,
 and for modes a method lacks (concat has no weights), the entry is None ("n/a" in `table`).
 
@@ -27,11 +31,21 @@ from contextlib import contextmanager
 import torch
 
 from analysis.evaluate import encode_all
-from analysis.interpolation import applicable_modes, interpolation_path
 from analysis.known_midpoints import REFERENCES, Case, evaluate, psnr, reference_frames, score_frames, spread
+from analysis.morph import morph_frames
+from analysis.paths import Pair, modes_for, path_frames
+from analysis.sampling import image_sampler
+from analysis.warp import Warp
+from analysis.warp_fit import fit_warp
 from models.method import Method, Rep
 
-MODES = ("latent", "weights", "pixel")
+MODES = ("latent", "weights", "warp", "aligned", "pixel")
+
+
+def case_warps(cases: Sequence[Case]) -> list[Warp]:
+    """The warp carrying each case's start onto its end, fitted from the two images alone."""
+    with torch.enable_grad():
+        return [fit_warp(c.start, c.end).detach() for c in cases]
 
 
 def encode_endpoints(method: Method, cases: Sequence[Case]) -> Rep:
@@ -53,22 +67,27 @@ def _in_eval(method: Method):
         method.train(was)
 
 
-def known_midpoint_scores(method: Method, cases: Sequence[Case], modes: Sequence[str] = MODES) -> dict:
+def known_midpoint_scores(method: Method, cases: Sequence[Case], modes: Sequence[str] = MODES,
+                          warps: Sequence[Warp] | None = None) -> dict:
     """{mode: `known_midpoints.evaluate` dict} for each of `modes`; None for a mode that does
-    not apply to the method, and for every mode when the method cannot encode unseen images."""
+    not apply to the method, and for every mode when the method cannot encode unseen images.
+    warps: one per case (`case_warps`), fitted here when not given."""
     if not method.handles_unseen_images:
         return {mode: None for mode in modes}
+    if warps is None and any(m in ("warp", "aligned") for m in modes):
+        warps = case_warps(cases)
     with _in_eval(method):
         rep = encode_endpoints(method, cases)
         n, res = len(cases), cases[0].start.shape[-1]
-        ok = applicable_modes(method, rep.select(0))
+        ok = modes_for(method, rep.select(0))
+        pairs = [Pair(c.start, c.end, rep.select(i), rep.select(n + i), warps[i] if warps else None)
+                 for i, c in enumerate(cases)]
         out = {}
         for mode in modes:
             if mode not in ok:
                 out[mode] = None
                 continue
-            frames = [interpolation_path(method, rep.select(i), rep.select(n + i), c.ts, mode, res)
-                      for i, c in enumerate(cases)]  # [(T, 3, res, res)] per case
+            frames = [path_frames(method, pair, c.ts, mode, res) for pair, c in zip(pairs, cases)]  # [(T, 3, res, res)]
             out[mode] = score_paths(cases, frames)
     return out
 
@@ -87,10 +106,18 @@ def score_paths(cases: Sequence[Case], frames: Sequence[torch.Tensor]) -> dict:
     return out
 
 
-def reference_scores(cases: Sequence[Case], mean: torch.Tensor, references: Sequence[str] = REFERENCES) -> dict:
+def reference_scores(cases: Sequence[Case], mean: torch.Tensor, references: Sequence[str] = REFERENCES,
+                     warps: Sequence[Warp] | None = None) -> dict:
     """{reference: `score_paths` dict} for the model-free references (pixel/crossfade of the
-    TRUE endpoints, hold/nearest, mean/constant; `mean` is the (3, res, res) mean icon)."""
-    return {ref: score_paths(cases, [reference_frames(c, ref, mean) for c in cases]) for ref in references}
+    TRUE endpoints, hold/nearest, mean/constant; `mean` is the (3, res, res) mean icon), and,
+    with `warps`, "pixel/warp": the warp-and-blend morph of the true endpoint images."""
+    out = {ref: score_paths(cases, [reference_frames(c, ref, mean) for c in cases]) for ref in references}
+    if warps is not None:
+        res = cases[0].start.shape[-1]
+        out["pixel/warp"] = score_paths(cases, [
+            morph_frames(image_sampler(c.start), image_sampler(c.end), w, c.ts, res).clamp(0, 1)
+            for c, w in zip(cases, warps)])
+    return out
 
 
 @torch.no_grad()
@@ -137,7 +164,7 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
     Returns a (3, H, W) image, each tile upscaled `upscale`x (nearest) for visibility."""
     from analysis.figures import label_rows, make_grid, stack_labelled, upscale_nearest
 
-    blocks, labels = [], []
+    blocks, labels, warps = [], [], {}
     for c in cases:
         res = c.start.shape[-1]
         rows, names = [torch.cat([c.start[None], c.truth, c.end[None]])], ["truth"]  # (T+2, 3, res, res)
@@ -148,12 +175,53 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
                 device = next(method.parameters()).device
                 pair = torch.stack([c.start, c.end]).to(device)  # (2, 3, res, res)
                 rep = method.encode(pair, torch.ones_like(pair[:, :1], dtype=torch.bool), torch.arange(2, device=device)).detach()
-                if mode not in applicable_modes(method, rep.select(0)):
+                if mode not in modes_for(method, rep.select(0)):
                     continue
-                rows.append(interpolation_path(method, rep.select(0), rep.select(1), (0.0, *c.ts, 1.0), mode, res))
+                pair = Pair(c.start, c.end, rep.select(0), rep.select(1), warps.get(id(c)))
+                rows.append(path_frames(method, pair, (0.0, *c.ts, 1.0), mode, res))
+                warps[id(c)] = pair.warp if mode in ("warp", "aligned") else warps.get(id(c))
             names.append(name)
         tiles = upscale_nearest(torch.cat(rows), res * upscale)  # (R*(T+2), 3, up, up)
         grid = make_grid(tiles, ncol=len(c.ts) + 2)
         blocks.append(label_rows(grid, names, row_height=res * upscale + 2, margin=90))
         labels.append(f"{c.kind}\n{c.name[:14]}")
     return stack_labelled(blocks, labels, margin=110)
+
+
+# The two benchmarks: changed training icons (icons100), and changed unseen icons.
+SETS = {"icons100 (training icons)": ("icons100", "train"), "icons-large test (unseen)": ("icons-large", "test")}
+
+
+def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4, seed: int = 0) -> dict:
+    """Every method (and the references) on both benchmarks of SETS, `count` cases per kind.
+    Returns {set title: {"cases": C, "endpoints": {name: spread or None}, "paths": {row: {mode:
+    score_paths dict or None}}, "table": markdown}}; reference rows are named "(ref) <name>"."""
+    from analysis.known_midpoints import build_benchmark, mean_image
+    from data.images import load_images
+
+    results = {}
+    for title, (data, split) in SETS.items():
+        icons = load_images(data, 256, split=split)
+        cases = build_benchmark(icons.images, res=res, count_per_kind=count, seed=seed, names=icons.names)
+        warps = case_warps(cases)
+        refs = reference_scores(cases, mean_image(icons.images, res), warps=warps)
+        rows = {f"(ref) {ref}": {"true ends": score} for ref, score in refs.items()}
+        ends = {}
+        for name, method in methods.items():
+            rows[name] = known_midpoint_scores(method, cases, MODES, warps)
+            ends[name] = endpoint_psnr(method, cases)
+        results[title] = {"cases": len(cases), "endpoints": ends, "paths": rows, "table": table(rows)}
+    return results
+
+
+def flat_scores(paths: dict) -> dict:
+    """{"<method>/<mode>" or "<reference>": {"frame_psnr": dB, "ssim": ...}} of a `benchmark_methods`
+    "paths" entry: the overall means, for tools to read."""
+    out = {}
+    for row, modes in paths.items():
+        for mode, score in modes.items():
+            if score is not None:
+                label = row.removeprefix("(ref) ") if row.startswith("(ref) ") else f"{row}/{mode}"
+                out[label] = {"frame_psnr": score["all"]["frame_psnr"]["mean"], "ssim": score["all"]["ssim"]["mean"],
+                              "frame_psnr_std": score["all"]["frame_psnr"]["std"], "n": score["all"]["frame_psnr"]["n"]}
+    return out

@@ -1,0 +1,92 @@
+"""The study's results tables (Markdown) and their JSON summary: training and generalization
+with the trivial references, interpolation on real pairs, the known-midpoint benchmark, and
+PSNR against inner steps. study.py writes them to results.md and results.json."""
+from __future__ import annotations
+
+from analysis.method_benchmark import flat_scores
+
+
+def results_table(train: dict, interp: dict) -> tuple[str, dict]:
+    """Markdown tables and a JSON-able summary of every method."""
+    def cell(value):
+        return "n/a" if value is None else f"{value:.2f}"
+
+    hr = next((k.rsplit("_", 1)[1] for m in train.values() for k in m if k.startswith("psnr/upsample_")), "256")
+    keys = {"train_pixels": "psnr/train_pixels", "heldout_pixels": "psnr/heldout_pixels",
+            "unseen_images": "psnr/unseen_images", "unseen_heldout_pixels": "psnr/unseen_heldout_pixels",
+            "upsample": f"psnr/upsample_{hr}", "unseen_upsample": f"psnr/unseen_upsample_{hr}"}
+    lines = [f"| method | parameters | train s | steps | train px dB | held-out px dB | unseen icons dB | "
+             f"unseen held-out px dB | {hr} px, training icons dB | {hr} px, unseen icons dB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    summary = {"methods": {}}
+    for name, m in train.items():
+        row = {"parameters": m["parameters"], "train_seconds": m["train_seconds"], "steps": m["step"],
+               **{k: m.get(tag) for k, tag in keys.items()}}
+        summary["methods"][name] = row
+        lines.append(f"| {name} | {row['parameters']:,} | {row['train_seconds']:.0f} | {row['steps']} | "
+                     + " | ".join(cell(row[k]) for k in keys) + " |")
+    # The trivial references (analysis/references.py), the same for every run of one data set:
+    # the columns each one can be scored on, the others left empty.
+    ref_tags = {
+        ("mean_icon", "mean icon (reference)"): {
+            "train_pixels": "mean_icon_train_pixels", "heldout_pixels": "mean_icon_heldout_pixels",
+            "unseen_images": "mean_icon_unseen", "unseen_heldout_pixels": "mean_icon_unseen_heldout"},
+        ("neighbours", "neighbour interpolation (reference)"): {
+            "heldout_pixels": "neighbours_heldout_pixels", "unseen_heldout_pixels": "neighbours_unseen_heldout"},
+        ("lanczos", "Lanczos (reference)"): {"upsample": f"lanczos_{hr}", "unseen_upsample": f"unseen_lanczos_{hr}"},
+        ("bicubic", "bicubic (reference)"): {"upsample": f"bicubic_{hr}", "unseen_upsample": f"unseen_bicubic_{hr}"}}
+    summary["references"] = {}
+    for (key, label), tags in ref_tags.items():
+        row = {k: next((m[f"reference/{tag}"] for m in train.values() if f"reference/{tag}" in m), None)
+               for k, tag in tags.items()}
+        summary["references"][key] = row
+        lines.append(f"| {label} | | | | " + " | ".join(cell(row[k]) if k in row else "" for k in keys) + " |")
+
+    lines += interpolation_lines(interp, summary)
+    return "\n".join(lines) + "\n", summary
+
+
+def interpolation_lines(interp: dict, summary: dict) -> list[str]:
+    """Real pairs (no truth): the calibrated path metrics per method and mode, over the seeded
+    random pairs (mean +- std) and over the chosen pairs (mean)."""
+    first = next(iter(interp.values()))
+    count = len(first.get("random", {}).get("pairs", []))
+    lines = ["", f"| method | mode | morph error, {count} random pairs (mean +- std; lower = better) | pdv | "
+             "band-energy error | morph error, the chosen pairs (mean) |", "|---|---|---|---|---|---|"]
+    summary["interpolation"] = {}
+    for name, res in interp.items():
+        for mode in res["pairs"][0]["modes"]:
+            chosen = sum(p["modes"][mode]["morph_error"] for p in res["pairs"]) / len(res["pairs"])
+            rnd = res.get("random", {}).get("modes", {}).get(mode)
+            summary["interpolation"][f"{name}/{mode}"] = {"chosen_pairs_morph_error": chosen, "random_pairs": rnd}
+            if rnd:
+                lines.append(f"| {name} | {mode} | {rnd['morph_error']['mean']:.3f} +- {rnd['morph_error']['std']:.3f} | "
+                             f"{rnd['pdv']['mean']:.3f} | {rnd['band_energy_error']['mean']:.3f} | {chosen:.3f} |")
+            else:
+                lines.append(f"| {name} | {mode} | | | | {chosen:.3f} |")
+    return lines
+
+
+def midpoint_lines(bench: dict, summary: dict) -> list[str]:
+    """The known-midpoint benchmark tables (analysis/method_benchmark.py) and the tools' view:
+    summary["known_midpoints"] (training icons) and ["known_midpoints_unseen"]."""
+    lines = []
+    for (title, b), key in zip(bench.items(), ("known_midpoints", "known_midpoints_unseen")):
+        summary[key] = flat_scores(b["paths"])
+        summary[key + "_endpoints"] = b["endpoints"]
+        ends = ", ".join(f"{n} {e['mean']:.1f}" for n, e in b["endpoints"].items() if e)
+        lines += ["", f"Known midpoints, {title}: {b['cases']} cases (shift, scale, rotation, combination, hue); "
+                  f"frame PSNR against the true in-between frames. Endpoint reconstruction dB: {ends}.", "", b["table"]]
+    return lines
+
+
+def inner_step_lines(tables: dict, summary: dict) -> list[str]:
+    """PSNR after k inner steps for the methods that adapt (analysis/inner_steps.py)."""
+    summary["inner_steps"] = tables
+    lines = []
+    for name, table in tables.items():
+        steps = list(next(iter(table.values())))
+        lines += ["", f"| {name}: inner steps | " + " | ".join(str(k) for k in steps) + " |",
+                  "|---|" + "---|" * len(steps)]
+        lines += [f"| {row} | " + " | ".join(f"{v:.2f}" for v in values.values()) + " |" for row, values in table.items()]
+    return lines
