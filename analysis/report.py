@@ -49,6 +49,9 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
 def interpolation_lines(interp: dict, summary: dict) -> list[str]:
     """Real pairs (no truth): the calibrated path metrics per method and mode, over the seeded
     random pairs (mean +- std) and over the chosen pairs (mean)."""
+    summary["interpolation"] = {}
+    if not interp:
+        return []
     first = next(iter(interp.values()))
     count = len(first.get("random", {}).get("pairs", []))
     lines = ["", f"| method | mode | morph error, {count} random pairs (mean +- std; lower = better) | pdv | "
