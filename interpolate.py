@@ -22,13 +22,25 @@ from pathlib import Path
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from analysis.endpoints import encode_images, resolve_index, training_set, training_split
+from analysis.endpoints import (
+    encode_images,
+    resolve_index,
+    training_set,
+    training_split,
+)
 from analysis.figures import label_rows, make_grid, save_gif, save_png
 from analysis.known_midpoints import spread
 from analysis.pair_choice import sample_pairs
-from analysis.paths import MODES, Pair, check_path_mode, modes_for, path_frames
 from analysis.path_metrics import path_metrics
-from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main
+from analysis.paths import MODES, Pair, check_path_mode, modes_for, path_frames
+from analysis.warp_cache import WarpCache
+from cli import (
+    check_out_folder,
+    check_replaceable,
+    parse_config,
+    resolve_device,
+    run_main,
+)
 from data.images import lanczos_resize, load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
@@ -47,10 +59,13 @@ class InterpolateConfig:
     frames: int = 9                   # frames from t = 0 to t = 1, endpoints included
     res: int = 128                    # render resolution
     modes: str = ""                   # comma list of pixel, latent, weights, warp, aligned ("" = all that apply)
-    random_pairs: int = 0             # also score this many seeded random pairs (metrics only, mean and spread)
+    random_pairs: int = 0             # also score this many seeded random pairs (metrics only, mean and spread,
+    #                                   rendered at the training resolution, where the path metrics are calibrated)
     seed: int = 0                     # of the random pairs
     slerp: bool = False               # spherical instead of linear blends (latent and weights)
     pixel_source: str = "render"      # the pixel cross-fade blends the method's endpoint renders, or the "truth"
+    warps: str = ""                   # a file of fitted warps to reuse and extend (a study shares one across
+    #                                   methods: a warp depends only on the two images); "" = fit in memory
     out: str = "runs/interpolate"
     overwrite: bool = False           # replace an existing --out (else refused)
     device: str = "auto"
@@ -79,11 +94,11 @@ def parse_modes(text: str, method, rep) -> list[str]:
 
 
 def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observed, real: torch.Tensor,
-                     ia: int, ib: int, out: Path, writer: SummaryWriter, tag: str) -> dict:
+                     ia: int, ib: int, out: Path, writer: SummaryWriter, tag: str, warps: WarpCache) -> dict:
     """All modes for one pair: writes images into `out`, logs under `tag`, returns the metrics."""
     names = ckpt["names"]
     rep = encode_images(method, images, observed, [ia, ib])
-    pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1))
+    pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1), warps)
     modes = parse_modes(cfg.modes, method, pair.rep_a)
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]  # exact 0.0 and 1.0 at the ends
     kind = "slerp" if cfg.slerp else "lerp"
@@ -117,18 +132,19 @@ def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observe
 
 
 @torch.no_grad()
-def score_random_pairs(cfg: InterpolateConfig, method, images, observed, modes: list[str]) -> dict:
+def score_random_pairs(cfg: InterpolateConfig, method, images, observed, modes: list[str], warps: WarpCache) -> dict:
     """Path metrics of every mode over `cfg.random_pairs` seeded random pairs (no pictures):
     {mode: {metric: spread dict (mean, std, ci95, n)}} and the pairs."""
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
     kind = "slerp" if cfg.slerp else "lerp"
     pairs = sample_pairs(len(images.names), cfg.random_pairs, cfg.seed)
+    res = images.images.shape[-1]  # the training resolution
     values: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
     for ia, ib in pairs:
         rep = encode_images(method, images, observed, [ia, ib])
-        pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1))
+        pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1), warps)
         for mode in modes:
-            m = path_metrics(path_frames(method, pair, ts, mode, cfg.res, kind), ts)
+            m = path_metrics(path_frames(method, pair, ts, mode, res, kind), ts)
             for key in ("morph_error", "pdv", "band_energy_error", "path_length"):
                 values[mode].setdefault(key, []).append(m[key])
     return {"pairs": [[a, b] for a, b in pairs],
@@ -186,6 +202,7 @@ def main(argv=None) -> dict:
     if same:
         raise UserError(f"both ends of a pair are the same image ({names[same[0]]}): pick two different images")
     real = real_images(ckpt, images.images, cfg.res)  # (N, 3, res, res)
+    warps = WarpCache(cfg.warps or None)  # a bad file is refused here, before --out is replaced
     if not fresh:  # every argument checked: only now is the earlier run replaced
         shutil.rmtree(out)
     writer = SummaryWriter(out / "tb")
@@ -194,11 +211,11 @@ def main(argv=None) -> dict:
         folder = out if len(pairs) == 1 else out / f"{k}_{kind}_{names[ia]}__{names[ib]}"
         folder.mkdir(parents=True, exist_ok=True)
         tag = "interpolation" if len(pairs) == 1 else f"interpolation_{k}_{kind}"
-        results.append(interpolate_pair(cfg, method, ckpt, images, observed, real, ia, ib, folder, writer, tag))
+        results.append(interpolate_pair(cfg, method, ckpt, images, observed, real, ia, ib, folder, writer, tag, warps))
     summary = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "pairs": results}
     if cfg.random_pairs:
         modes = list(results[0]["modes"])
-        summary["random"] = score_random_pairs(cfg, method, images, observed, modes)
+        summary["random"] = score_random_pairs(cfg, method, images, observed, modes, warps)
         lines = [f"| mode | morph error over {cfg.random_pairs} random pairs (mean +- std) | pdv | band-energy error |",
                  "|---|---|---|---|"]
         for mode, m in summary["random"]["modes"].items():
@@ -207,6 +224,7 @@ def main(argv=None) -> dict:
         writer.add_text("interpolation/random_pairs", "\n".join(lines), 0)
         print("\n" + "\n".join(lines))
     writer.close()
+    warps.save()
     if len(pairs) > 1 or cfg.random_pairs:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2))
     print(f"\nwrote {out}")

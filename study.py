@@ -1,7 +1,7 @@
 """The whole study in one command: train every method, evaluate, upsample, pick pairs,
 interpolate, and write the figures and the results table (Markdown and JSON).
 
-    python study.py                      # ~30 min on a 2-core CPU, writes runs/study/
+    python study.py                      # ~35 min on a 2-core CPU, writes runs/study/
     python study.py --minutes 30         # longer, better run (per method); a GPU is used when present
     python study.py --quick --out /tmp/s # seconds: tiny models, a smoke run
 
@@ -10,6 +10,7 @@ and the same wall-clock training budget. Outputs in --out:
     runs/<method>/            checkpoint, TensorBoard events, figures, metrics.json
     upsample.png              48 px input, Lanczos, each method at 256 px, truth
     similarity/               similarity heatmaps and the chosen pairs (pairs.json)
+    warps.pt                  every fitted warp (pairs and benchmark cases), fitted once, shared by the methods
     interpolation/<method>/   per pair: sheet.png (one row per mode), strips, GIFs, metrics
     interpolation_pair<k>.png every method's rows for pair k (3 similar pairs, then 1 dissimilar)
     curves.png                PSNR on a fixed subset against training seconds, one panel per method,
@@ -36,6 +37,7 @@ from analysis.known_midpoints import build_benchmark
 from analysis.method_benchmark import benchmark_methods, path_sheet
 from analysis.report import inner_step_lines, midpoint_lines, results_table
 from analysis.upsampling import upsample_sheet, upsampled
+from analysis.warp_cache import WarpCache
 from cli import parse_config, resolve_device, run_main
 from data.images import load_images
 from data.split import unseen_source
@@ -56,8 +58,8 @@ class StudyConfig:
     """Train, evaluate and compare every method; write figures and a results table."""
 
     out: str = "runs/study"
-    minutes: float = 3.5        # training budget per joint method (the perimage reference gets half); 3.5 keeps
-    #                             the whole study near 35 minutes on an idle 2-core CPU (measured)
+    minutes: float = 3.0        # training budget per joint method (the perimage reference gets half); 3.0 keeps
+    #                             the whole study near 35 minutes on an idle 2-core CPU (measured, README)
     data: str = "icons100"
     res: int = 48
     hr_res: int = 256           # upsampling target (true renders at this size must exist)
@@ -116,7 +118,7 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
         results[name] = interpolate.main([
             "--ckpt", str(out / "runs" / name / "ckpt.pt"), "--pairs", str(out / "similarity" / "pairs.json"),
             "--frames", str(cfg.frames), "--res", str(cfg.interp_res), "--out", str(out / "interpolation" / name),
-            "--random-pairs", str(cfg.random_pairs),
+            "--random-pairs", str(cfg.random_pairs), "--warps", str(out / "warps.pt"),
             "--device", cfg.device, "--overwrite"])  # regenerated on every study run (--resume too)
     # One picture per pair with every method's rows, under a name that does not depend on the pair.
     for k in range(len(results[names[0]]["pairs"])):
@@ -170,7 +172,9 @@ def main(argv=None) -> dict:
     interp = interpolate_all(cfg, out, names)
     print("\n=== known midpoints and inner steps")
     methods = {name: method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)[0] for name in names}
-    bench = benchmark_methods(methods, cfg.res, cfg.midpoint_count)
+    warps = WarpCache(out / "warps.pt")
+    bench = benchmark_methods(methods, cfg.res, cfg.midpoint_count, warps=warps)
+    warps.save()
     shown = {n: m for n, m in methods.items() if n in ("concat", "hyper", "hyper_interp", "hybrid", "maml")}
     for mode in ("weights", "aligned"):
         save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode),

@@ -1,6 +1,6 @@
 """Any method's interpolations on the known-midpoint benchmark (`analysis.known_midpoints`).
 
-    warps = case_warps(cases)             # one fitted warp per case, shared by every method
+    warps = case_warps(cases)             # a WarpCache holding each case's fitted warp, shared by every method
     scores = known_midpoint_scores(method, cases, MODES, warps)
     # {mode: known_midpoints.evaluate dict, or None where the mode or the method does not apply}
     ends = endpoint_psnr(method, cases)   # spread dict of the endpoint renders' PSNR, or None
@@ -31,21 +31,31 @@ from contextlib import contextmanager
 import torch
 
 from analysis.evaluate import encode_all
-from analysis.known_midpoints import REFERENCES, Case, evaluate, psnr, reference_frames, score_frames, spread
+from analysis.known_midpoints import (
+    REFERENCES,
+    Case,
+    evaluate,
+    psnr,
+    reference_frames,
+    score_frames,
+    spread,
+)
 from analysis.morph import morph_frames
 from analysis.paths import Pair, modes_for, path_frames
 from analysis.sampling import image_sampler
-from analysis.warp import Warp
-from analysis.warp_fit import fit_warp
+from analysis.warp_cache import WarpCache
 from models.method import Method, Rep
 
 MODES = ("latent", "weights", "warp", "aligned", "pixel")
 
 
-def case_warps(cases: Sequence[Case]) -> list[Warp]:
-    """The warp carrying each case's start onto its end, fitted from the two images alone."""
-    with torch.enable_grad():
-        return [fit_warp(c.start, c.end).detach() for c in cases]
+def case_warps(cases: Sequence[Case], warps: WarpCache | None = None) -> WarpCache:
+    """The warp carrying each case's start onto its end, fitted from the two images alone
+    (into `warps` when given: a study keeps them in one file)."""
+    warps = WarpCache() if warps is None else warps
+    for c in cases:
+        warps.fit(c.start, c.end)
+    return warps
 
 
 def encode_endpoints(method: Method, cases: Sequence[Case]) -> Rep:
@@ -68,20 +78,18 @@ def _in_eval(method: Method):
 
 
 def known_midpoint_scores(method: Method, cases: Sequence[Case], modes: Sequence[str] = MODES,
-                          warps: Sequence[Warp] | None = None) -> dict:
+                          warps: WarpCache | None = None) -> dict:
     """{mode: `known_midpoints.evaluate` dict} for each of `modes`; None for a mode that does
     not apply to the method, and for every mode when the method cannot encode unseen images.
-    warps: one per case (`case_warps`), fitted here when not given."""
+    warps: the cases' fitted warps (`case_warps`), fitted here when not given."""
     if not method.handles_unseen_images:
         return {mode: None for mode in modes}
-    if warps is None and any(m in ("warp", "aligned") for m in modes):
-        warps = case_warps(cases)
+    warps = WarpCache() if warps is None else warps  # fitted on first use, once per case
     with _in_eval(method):
         rep = encode_endpoints(method, cases)
         n, res = len(cases), cases[0].start.shape[-1]
         ok = modes_for(method, rep.select(0))
-        pairs = [Pair(c.start, c.end, rep.select(i), rep.select(n + i), warps[i] if warps else None)
-                 for i, c in enumerate(cases)]
+        pairs = [Pair(c.start, c.end, rep.select(i), rep.select(n + i), warps) for i, c in enumerate(cases)]
         out = {}
         for mode in modes:
             if mode not in ok:
@@ -107,7 +115,7 @@ def score_paths(cases: Sequence[Case], frames: Sequence[torch.Tensor]) -> dict:
 
 
 def reference_scores(cases: Sequence[Case], mean: torch.Tensor, references: Sequence[str] = REFERENCES,
-                     warps: Sequence[Warp] | None = None) -> dict:
+                     warps: WarpCache | None = None) -> dict:
     """{reference: `score_paths` dict} for the model-free references (pixel/crossfade of the
     TRUE endpoints, hold/nearest, mean/constant; `mean` is the (3, res, res) mean icon), and,
     with `warps`, "pixel/warp": the warp-and-blend morph of the true endpoint images."""
@@ -115,8 +123,8 @@ def reference_scores(cases: Sequence[Case], mean: torch.Tensor, references: Sequ
     if warps is not None:
         res = cases[0].start.shape[-1]
         out["pixel/warp"] = score_paths(cases, [
-            morph_frames(image_sampler(c.start), image_sampler(c.end), w, c.ts, res).clamp(0, 1)
-            for c, w in zip(cases, warps)])
+            morph_frames(image_sampler(c.start), image_sampler(c.end), warps.fit(c.start, c.end), c.ts, res).clamp(0, 1)
+            for c in cases])
     return out
 
 
@@ -136,7 +144,7 @@ def endpoint_psnr(method: Method, cases: Sequence[Case]) -> dict | None:
 
 def table(rows: dict) -> str:
     """Markdown table of {row name: {mode: `score_paths` dict or None}}, one line per (row,
-    mode): overall frame PSNR and SSIM (mean +- std over cases), the frame PSNR mean at each t,
+    mode) that applies (rows with no mode at all are listed as n/a below the table): overall frame PSNR and SSIM (mean +- std over cases), the frame PSNR mean at each t,
     then the per-kind frame PSNR means."""
     kinds = [k for r in rows.values() for s in r.values() if s for k in s if k not in ("all", "cases", "by_t")]
     kinds = list(dict.fromkeys(kinds))
@@ -144,16 +152,18 @@ def table(rows: dict) -> str:
     head = ("| method | mode | n | frame PSNR dB | SSIM | " + " | ".join(f"t={t} dB" for t in ts) + " | "
             + " | ".join(f"{k} dB" for k in kinds) + " |")
     lines = [head, "|" + "---|" * (5 + len(ts) + len(kinds))]
+    unable = [name for name, scores in rows.items() if all(s is None for s in scores.values())]
     for name, scores in rows.items():
         for mode, s in scores.items():
-            if s is None:
-                lines.append(f"| {name} | {mode} | | n/a | n/a |" + " |" * (len(ts) + len(kinds)))
+            if s is None:  # a mode the method lacks (concat has no weights): no row
                 continue
             p, q = s["all"]["frame_psnr"], s["all"]["ssim"]
             per_t = " | ".join(f"{s['by_t'][t]['frame_psnr']['mean']:.2f}" if t in s.get("by_t", {}) else "" for t in ts)
             per_kind = " | ".join(f"{s[k]['frame_psnr']['mean']:.2f}" if k in s else "" for k in kinds)
             lines.append(f"| {name} | {mode} | {p['n']} | {p['mean']:.2f} +- {p['std']:.2f} | "
                          f"{q['mean']:.3f} +- {q['std']:.3f} | {per_t} | {per_kind} |")
+    if unable:
+        lines += ["", "n/a (cannot encode an image it was not trained on): " + ", ".join(unable)]
     return "\n".join(lines)
 
 
@@ -164,7 +174,7 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
     Returns a (3, H, W) image, each tile upscaled `upscale`x (nearest) for visibility."""
     from analysis.figures import label_rows, make_grid, stack_labelled, upscale_nearest
 
-    blocks, labels, warps = [], [], {}
+    blocks, labels, warps = [], [], WarpCache()
     for c in cases:
         res = c.start.shape[-1]
         rows, names = [torch.cat([c.start[None], c.truth, c.end[None]])], ["truth"]  # (T+2, 3, res, res)
@@ -177,9 +187,8 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
                 rep = method.encode(pair, torch.ones_like(pair[:, :1], dtype=torch.bool), torch.arange(2, device=device)).detach()
                 if mode not in modes_for(method, rep.select(0)):
                     continue
-                pair = Pair(c.start, c.end, rep.select(0), rep.select(1), warps.get(id(c)))
+                pair = Pair(c.start, c.end, rep.select(0), rep.select(1), warps)
                 rows.append(path_frames(method, pair, (0.0, *c.ts, 1.0), mode, res))
-                warps[id(c)] = pair.warp if mode in ("warp", "aligned") else warps.get(id(c))
             names.append(name)
         tiles = upscale_nearest(torch.cat(rows), res * upscale)  # (R*(T+2), 3, up, up)
         grid = make_grid(tiles, ncol=len(c.ts) + 2)
@@ -192,8 +201,10 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
 SETS = {"icons100 (training icons)": ("icons100", "train"), "icons-large test (unseen)": ("icons-large", "test")}
 
 
-def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4, seed: int = 0) -> dict:
-    """Every method (and the references) on both benchmarks of SETS, `count` cases per kind.
+def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4, seed: int = 0,
+                      warps: WarpCache | None = None) -> dict:
+    """Every method (and the references) on both benchmarks of SETS, `count` cases per kind;
+    the cases' warps are fitted once (into `warps` when given, e.g. a study's file).
     Returns {set title: {"cases": C, "endpoints": {name: spread or None}, "paths": {row: {mode:
     score_paths dict or None}}, "table": markdown}}; reference rows are named "(ref) <name>"."""
     from analysis.known_midpoints import build_benchmark, mean_image
@@ -203,7 +214,7 @@ def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4,
     for title, (data, split) in SETS.items():
         icons = load_images(data, 256, split=split)
         cases = build_benchmark(icons.images, res=res, count_per_kind=count, seed=seed, names=icons.names)
-        warps = case_warps(cases)
+        warps = case_warps(cases, warps)
         refs = reference_scores(cases, mean_image(icons.images, res), warps=warps)
         rows = {f"(ref) {ref}": {"true ends": score} for ref, score in refs.items()}
         ends = {}

@@ -1,6 +1,6 @@
 """Every interpolation mode of a pair, in one call: the frames from image a to image b.
 
-    pair = Pair.of(method, image_a, image_b, rep_a, rep_b)        # the warp is fitted on first use
+    pair = Pair(image_a, image_b, rep_a, rep_b, warps)            # the warp is fitted on first use
     frames = path_frames(method, pair, ts, mode, res)              # (T, 3, res, res) in [0, 1]
 
 Modes:
@@ -15,7 +15,8 @@ Modes:
                latents for a method without weights) and drawn at warped coordinates
                (analysis/aligned_blend.py); methods whose encoder reads new images
 The warp is fitted on the two images the encoder reads (the training resolution), once per
-pair, and shared by "warp" and "aligned".
+pair, and shared by "warp" and "aligned"; a `WarpCache` shares it across methods
+(analysis/warp_cache.py).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from analysis.aligned_blend import aligned_frames, rep_sampler
 from analysis.interpolation import BLEND_MODES, applicable_modes, interpolation_path
 from analysis.morph import morph_frames
 from analysis.warp import Warp
-from analysis.warp_fit import fit_warp
+from analysis.warp_cache import WarpCache
 from errors import UserError
 from models.method import Method, Rep
 
@@ -39,20 +40,20 @@ MODES = (*BLEND_MODES, *WARP_MODES)
 @dataclass
 class Pair:
     """Two images to interpolate: the (3, h, w) images the encoder reads, their one-image reps,
-    and the warp carrying a onto b (fitted on first use)."""
+    and where the warp carrying a onto b comes from (fitted on first use, or read from a
+    shared cache)."""
 
     image_a: torch.Tensor
     image_b: torch.Tensor
     rep_a: Rep
     rep_b: Rep
-    _warp: Warp | None = None
+    warps: WarpCache | None = None
 
     @property
     def warp(self) -> Warp:
-        if self._warp is None:
-            with torch.enable_grad():  # the fit optimizes the warp's parameters
-                self._warp = fit_warp(self.image_a.cpu(), self.image_b.cpu()).detach()
-        return self._warp
+        if self.warps is None:
+            self.warps = WarpCache()  # this pair's own, in memory
+        return self.warps.fit(self.image_a, self.image_b)
 
 
 def modes_for(method: Method, rep: Rep) -> list[str]:

@@ -11,6 +11,7 @@ from analysis.aligned_blend import aligned_frames, encode_aligned, rep_sampler
 from analysis.morph import morph_frames
 from analysis.sampling import foreground_moments, image_sampler, sample_image
 from analysis.warp import Warp, affine_velocity, smoothness
+from analysis.warp_cache import WarpCache
 from analysis.warp_fit import fit_warp
 from data.pixels import pixel_grid
 from errors import UserError
@@ -175,3 +176,23 @@ def test_aligned_blend_refuses_methods_that_cannot_encode_new_images():
     with pytest.raises(UserError) as err:
         aligned_frames(method, a, a, Warp.identity(), [0.5], 16)
     assert "HyperINR" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_warp_cache_fits_a_pair_once_and_reads_it_back_exactly(tmp_path, shifted_disk):
+    a, b, _ = shifted_disk
+    first = WarpCache(tmp_path / "warps.pt")
+    warp = first.fit(a, b)
+    assert first.fit(a, b) is warp and first.fitted == 1  # the second request is served from the cache
+    first.save()
+    again = WarpCache(tmp_path / "warps.pt")  # a second method of a study
+    read = again.fit(a, b)
+    assert again.fitted == 0
+    assert all(torch.equal(getattr(read, f), getattr(warp, f)) for f in ("pivot", "matrix", "offset", "grid"))
+    again.fit(b, a)  # the reverse pair is another pair: fitted, not confused with a -> b
+    assert again.fitted == 1
+
+
+def test_a_bad_warp_file_is_one_user_error(tmp_path):
+    (tmp_path / "warps.pt").write_bytes(b"not a torch file")
+    with pytest.raises(UserError, match="delete it to refit"):
+        WarpCache(tmp_path / "warps.pt")
