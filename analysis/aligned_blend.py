@@ -26,10 +26,10 @@ from collections.abc import Sequence
 
 import torch
 
+from analysis.interpolation import blend_rep, check_mode
 from analysis.sampling import Sampler, sample_image
 from analysis.warp import Warp
 from errors import UserError
-from analysis.interpolation import blend_rep, check_mode
 from models.method import Method, Rep
 
 

@@ -13,15 +13,17 @@ ones that are not degenerate frames but degenerate timing:
 """
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
 from analysis.degenerate_paths import DEGENERATE, degenerate_paths
-from analysis.known_midpoints import KINDS, build_benchmark, mean_image
+from analysis.known_midpoints import KINDS, BenchmarkConfig, build_benchmark, mean_image
 from analysis.path_metrics import path_metrics
 from analysis.ssim import ssim_distance
+from cli import parse_config, run_main
+from errors import UserError
 
 SCORES = ("morph_error", "pdv", "band_energy_error")  # lower is better
 TIMING = ("eased", "retimed")
@@ -90,25 +92,28 @@ def table(rows: dict) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class CalibrationConfig(BenchmarkConfig):
+    """Score true morphs and degenerate paths of the known-midpoint benchmark with the path metrics."""
+
+    count: int = 10  # cases per kind
+    frames: int = 9  # frames per path, the ends included (>= 3)
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
-    """Print the calibration table for the shipped 256 px icons."""
     from data.images import load_images
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="icons100", choices=("icons100", "icons-large"))
-    ap.add_argument("--res", type=int, default=48)
-    ap.add_argument("--frames", type=int, default=9, help="frames per path, the ends included (>= 3)")
-    ap.add_argument("--count", type=int, default=10, help="cases per kind")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    icons = load_images(args.data, 256, split="test" if args.data == "icons-large" else "train")
-    rows = calibrate(icons.images, args.res, args.frames, args.count, args.seed)
-    print(f"path metric calibration: {icons.source}, {args.res} px, {args.frames} frames, {args.count} cases per "
-          f"kind, seed {args.seed}; lower is better; degenerate paths: {', '.join(DEGENERATE)}; timing: "
+    cfg, _ = parse_config(CalibrationConfig, argv, choices={"data": ("icons100", "icons-large")})
+    if cfg.frames < 3:
+        raise UserError(f"--frames must be at least 3 (two ends and an in-between), got {cfg.frames}")
+    icons = load_images(cfg.data, 256, split="test" if cfg.data == "icons-large" else "train")
+    rows = calibrate(icons.images, cfg.res, cfg.frames, cfg.count, cfg.seed)
+    print(f"path metric calibration: {icons.source}, {cfg.res} px, {cfg.frames} frames, {cfg.count} cases per "
+          f"kind, seed {cfg.seed}; lower is better; degenerate paths: {', '.join(DEGENERATE)}; timing: "
           f"{', '.join(TIMING)}")
     print(table(rows))
     return rows
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

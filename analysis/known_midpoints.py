@@ -36,7 +36,6 @@ References that need no model, scored by the same `score_frames`:
 """
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,9 +43,10 @@ from dataclasses import dataclass
 import torch
 
 from analysis.ssim import ssim
+from cli import parse_config, run_main
+from data.augment import KINDS, draw_change
 from data.transforms import State, reduce, render
 
-KINDS = ("translate", "scale", "rotate", "combo", "hue")
 TS = (0.25, 0.5, 0.75)
 REFERENCES = ("pixel/crossfade", "hold/nearest", "mean/constant")
 PSNR_CAP_DB = 100.0  # a frame equal to the truth scores this instead of +inf (MSE floor 1e-10)
@@ -76,28 +76,6 @@ class Case:
         return torch.cat([render(self.source[None], p0.lerp(p1, float(t)), res) for t in ts])
 
 
-def draw_states(kind: str, gen: torch.Generator) -> tuple[State, State]:
-    """The (from, to) states of one case of `kind`; magnitudes as in the module docstring."""
-    u = lambda lo, hi: lo + (hi - lo) * float(torch.rand((), generator=gen))  # noqa: E731
-    sign = lambda: 1.0 if float(torch.rand((), generator=gen)) < 0.5 else -1.0  # noqa: E731
-    if kind in ("translate", "combo"):
-        length, phi = (u(0.15, 0.30) if kind == "translate" else u(0.10, 0.20)), u(0, 2 * math.pi)
-        dx, dy = length * math.cos(phi) / 2, length * math.sin(phi) / 2
-        if kind == "translate":
-            return State(dx=-dx, dy=-dy), State(dx=dx, dy=dy)
-        angle = sign() * u(15, 30) / 2
-        return State(dx=-dx, dy=-dy, angle=-angle), State(dx=dx, dy=dy, scale=u(0.70, 0.85), angle=angle)
-    if kind == "scale":
-        small = State(scale=u(0.60, 0.70))
-        return (State(), small) if sign() > 0 else (small, State())
-    if kind == "rotate":
-        angle = sign() * u(30, 45) / 2
-        return State(angle=-angle), State(angle=angle)
-    if kind == "hue":
-        return State(), State(hue=sign() * u(90, 180))
-    raise ValueError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
-
-
 def build_benchmark(images_256: torch.Tensor, res: int = 48, count_per_kind: int = 4, seed: int = 0,
                     names: Sequence[str] | None = None, kinds: Sequence[str] = KINDS,
                     ts: Sequence[float] = TS) -> list[Case]:
@@ -117,7 +95,7 @@ def build_benchmark(images_256: torch.Tensor, res: int = 48, count_per_kind: int
         for index in torch.randperm(len(images_256), generator=gen).tolist():
             if taken == count_per_kind:
                 break
-            p0, p1 = draw_states(kind, gen)
+            p0, p1 = draw_change(kind, gen)
             src = images_256[index]  # (3, 256, 256)
             frames = torch.cat([render(src[None], p0.lerp(p1, t), res) for t in (0.0, *ts, 1.0)])  # (T+2, 3, res, res)
             if psnr(frames[0], frames[-1]) > VISIBLE_DB:
@@ -211,24 +189,27 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class BenchmarkConfig:
+    """Build the known-midpoint benchmark from the shipped 256 px icons and print the references' table."""
+
+    data: str = "icons100"  # icons100 (its 100 training icons) or icons-large (its 150 unseen test icons)
+    res: int = 48           # working resolution
+    count: int = 4          # cases per kind
+    seed: int = 0
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
-    """Build the benchmark from the shipped 256 px icons and print the references' table."""
     from data.images import load_images
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="icons100", choices=("icons100", "icons-large"),
-                    help="icons100 (its 100 training icons) or icons-large (its 150 unseen test icons)")
-    ap.add_argument("--res", type=int, default=48, help="working resolution (default 48)")
-    ap.add_argument("--count", type=int, default=4, help="cases per kind (default 4)")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    icons = load_images(args.data, 256, split="test" if args.data == "icons-large" else "train")
-    cases = build_benchmark(icons.images, args.res, args.count, args.seed, icons.names)
-    results = evaluate_references(cases, mean_image(icons.images, args.res))
-    print(f"known-midpoint benchmark: {icons.source}, {len(cases)} cases, {args.res} px, ts {TS}, seed {args.seed}")
+    cfg, _ = parse_config(BenchmarkConfig, argv, choices={"data": ("icons100", "icons-large")})
+    icons = load_images(cfg.data, 256, split="test" if cfg.data == "icons-large" else "train")
+    cases = build_benchmark(icons.images, cfg.res, cfg.count, cfg.seed, icons.names)
+    results = evaluate_references(cases, mean_image(icons.images, cfg.res))
+    print(f"known-midpoint benchmark: {icons.source}, {len(cases)} cases, {cfg.res} px, ts {TS}, seed {cfg.seed}")
     print(table(results))
     return results
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

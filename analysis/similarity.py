@@ -22,6 +22,7 @@ import torch
 
 from models.siren import Params
 
+
 def cosine_matrix(x: torch.Tensor, center: bool = True) -> torch.Tensor:
     """(N, D) -> (N, N) cosine similarities of the rows (of the centred rows by default)."""
     x = x.double().flatten(1)  # (N, D)

@@ -12,9 +12,8 @@ they are first filled from their observed neighbours (`inpaint_heldout`), and `v
 the output pixels whose bilinear footprint touches no held-out pixel, the only ones a loss
 may use as targets.
 
-The magnitudes are the benchmark's: `draw_change` is a copy of
-`analysis.known_midpoints.draw_states` (data/ cannot import analysis/;
-tests/test_hyper_interp.py checks that both draw the same states from the same generator).
+The magnitudes are the benchmark's: `analysis.known_midpoints` draws its cases with this
+`draw_change`, so training changes and benchmark changes come from one definition.
 """
 from __future__ import annotations
 

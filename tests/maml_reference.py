@@ -1,11 +1,25 @@
-"""A hand-written batched inner loop, the cross-check of meta.adapt.adapt_batch (tests only)."""
+"""A hand-written batched inner loop, the cross-check of meta.adapt.adapt_batch, and the toy
+images and tiny SIREN the inner-loop tests share (tests only)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
+from PIL import Image
 
 from meta.adapt import masked_mse
 from models.method import rgb_from_output
-from models.siren import Params, Siren
+from models.siren import Params, Siren, SirenConfig
+
+TINY = SirenConfig(hidden=16, hidden_layers=1)
+
+
+def toy_images(b: int = 3, res: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smooth random images (B, 3, res, res) in [0, 1] and masks (B, 1, res, res), ~20% unobserved."""
+    gen = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(b, 3, 3, 3, generator=gen)  # (B, 3, 3, 3)
+    images = torch.nn.functional.interpolate(coarse, size=(res, res), mode="bilinear", align_corners=True)
+    masks = torch.rand(b, 1, res, res, generator=gen) > 0.2
+    return images, masks
 
 
 def adapt_batch_manual(siren: Siren, init: Params, coords: torch.Tensor, target: torch.Tensor,
@@ -32,3 +46,11 @@ def adapt_batch_manual(siren: Siren, init: Params, coords: torch.Tensor, target:
     if not outer_grad:
         fast = {k: v.detach() for k, v in fast.items()}
     return {**params, **fast}
+
+
+def write_pngs(folder, count: int = 4, res: int = 12) -> None:
+    """`count` toy images as PNG files in a new `folder` (a tiny user data set)."""
+    folder.mkdir()
+    images, _ = toy_images(count, res)
+    for k, image in enumerate(images):
+        Image.fromarray((image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / f"img{k}.png")

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import torch
-from PIL import Image
 
 import train_maml
 from analysis.inner_steps import inner_step_table
@@ -15,21 +14,10 @@ from data.pixels import pixel_grid, to_pixels
 from meta.adapt import adapt, masked_mse
 from meta.hyper_maml import HyperMamlINR, adapt_each
 from models.hypernet import HyperINR
-from models.siren import SirenConfig
 from registry import build_method
 from tests.conftest import tiny_config, tiny_flags
+from tests.maml_reference import TINY, toy_images, write_pngs
 from train.checkpoint import method_from_checkpoint
-
-TINY = SirenConfig(hidden=16, hidden_layers=1)
-
-
-def toy_images(b: int = 3, res: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Smooth random images (B, 3, res, res) in [0, 1] and masks (B, 1, res, res), ~20% unobserved."""
-    gen = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(b, 3, 3, 3, generator=gen)  # (B, 3, 3, 3)
-    images = torch.nn.functional.interpolate(coarse, size=(res, res), mode="bilinear", align_corners=True)
-    masks = torch.rand(b, 1, res, res, generator=gen) > 0.2
-    return images, masks
 
 
 def hybrid(**cfg) -> HyperMamlINR:
@@ -136,13 +124,6 @@ def test_inner_step_table_for_hybrid_maml_and_hyper():
         if method.adapts:  # inner steps fit the pixels they read
             assert table["train_pixels"][1] > table["train_pixels"][0]
             assert table["unseen_images"][1] > table["unseen_images"][0]
-
-
-def write_pngs(folder, count: int = 4, res: int = 12) -> None:
-    folder.mkdir()
-    images, _ = toy_images(count, res)
-    for k, image in enumerate(images):
-        Image.fromarray((image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / f"img{k}.png")
 
 
 def test_train_script_checkpoint_rebuilds_and_renders_at_another_resolution(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import train_maml
 from analysis.figures import make_grid
@@ -13,19 +12,8 @@ from errors import UserError
 from meta.adapt import adapt, adapt_batch, adapt_names, masked_mse
 from meta.maml import MamlINR
 from models.method import rgb_from_output
-from models.siren import Siren, SirenConfig
-from tests.maml_reference import adapt_batch_manual
-
-TINY = SirenConfig(hidden=16, hidden_layers=1)
-
-
-def toy_images(b: int = 3, res: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Smooth random images (B, 3, res, res) in [0, 1] and masks (B, 1, res, res), ~20% unobserved."""
-    gen = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(b, 3, 3, 3, generator=gen)  # (B, 3, 3, 3)
-    images = torch.nn.functional.interpolate(coarse, size=(res, res), mode="bilinear", align_corners=True)
-    masks = torch.rand(b, 1, res, res, generator=gen) > 0.2
-    return images, masks
+from models.siren import Siren
+from tests.maml_reference import TINY, adapt_batch_manual, toy_images, write_pngs
 
 
 def inner_problem(b: int = 3, res: int = 8):
@@ -134,13 +122,6 @@ def test_method_eval_represent_and_grids():
     (tag, rows), = method.extra_reconstructions(images, masks).items()
     grid = make_grid(torch.cat([*rows, images]), ncol=2)
     assert tag == "images/inner_steps_0_1_2_truth" and grid.shape == (3, 4 * 10 + 2, 2 * 10 + 2)
-
-
-def write_pngs(folder, count: int = 4, res: int = 12) -> None:
-    folder.mkdir()
-    images, _ = toy_images(count, res)
-    for k, image in enumerate(images):
-        Image.fromarray((image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / f"img{k}.png")
 
 
 def test_train_script_writes_checkpoint_events_and_resumes(tmp_path):
