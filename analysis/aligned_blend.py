@@ -27,16 +27,17 @@ from collections.abc import Sequence
 import torch
 
 from analysis.interpolation import blend_rep, check_mode
-from analysis.sampling import Sampler, sample_image
+from analysis.sampling import Sampler, sample_image, white_outside
 from analysis.warp import Warp
 from errors import UserError
 from models.method import Method, Rep
 
 
 def rep_sampler(method: Method, rep: Rep) -> Sampler:
-    """An INR as a renderer for `morph_frames`: coords (P, 2) -> rgb (P, 3) of the one-image rep."""
+    """An INR as a renderer for `morph_frames`: coords (P, 2) -> rgb (P, 3) of the one-image rep,
+    white outside the image's domain (`white_outside`)."""
     device = next(method.parameters()).device
-    return lambda coords: method.decode(rep, coords.to(device))[0].to(coords.device)  # (P, 3)
+    return lambda coords: white_outside(method.decode(rep, coords.to(device))[0].to(coords.device), coords)  # (P, 3)
 
 
 def resample(image: torch.Tensor, warp: Warp, s: float) -> torch.Tensor:
@@ -98,8 +99,9 @@ def aligned_frames(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
         parts = []
         for i in range(0, len(coords), chunk):
             c = coords[i:i + chunk]  # (p, 2)
-            fa = method.decode(in_a, warp.flow(c, -t).to(device))[0]  # (p, 3)
-            fb = method.decode(in_b, warp.flow(c, 1 - t).to(device))[0]  # (p, 3)
-            parts.append(torch.lerp(fa, fb, t).cpu())  # (p, 3), exact at t = 0 and 1
+            ca, cb = warp.flow(c, -t), warp.flow(c, 1 - t)  # (p, 2) each: where a's and b's frames are read
+            fa = white_outside(method.decode(in_a, ca.to(device))[0].cpu(), ca)  # (p, 3)
+            fb = white_outside(method.decode(in_b, cb.to(device))[0].cpu(), cb)  # (p, 3)
+            parts.append(torch.lerp(fa, fb, t))  # (p, 3), exact at t = 0 and 1
         frames.append(torch.cat(parts).T.reshape(3, res, res))  # (3, res, res)
     return torch.stack(frames).clamp(0, 1)  # (T, 3, res, res)

@@ -29,6 +29,16 @@ def sample_image(image: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     return out[0, :, 0].T + 1  # (P, 3)
 
 
+def white_outside(rgb: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    """rgb (P, 3) with white where coords (P, 2) leave the image's domain [-1, 1]^2.
+
+    A warp carries some output pixels to coordinates outside the image. An image sampler
+    pads with white there; an INR was never trained there and extrapolates with coloured
+    noise (a SIREN's sines do not fade). Icons sit on white, so white is the truth outside."""
+    outside = (coords.abs() > 1).any(-1, keepdim=True)  # (P, 1)
+    return torch.where(outside, torch.ones_like(rgb), rgb)  # (P, 3)
+
+
 def image_sampler(image: torch.Tensor) -> Sampler:
     """A sampler (coords (P, 2) -> rgb (P, 3)) for image (3, H, W) in [0, 1], white outside."""
     return lambda coords: sample_image(image, coords)

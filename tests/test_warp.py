@@ -196,3 +196,18 @@ def test_a_bad_warp_file_is_one_user_error(tmp_path):
     (tmp_path / "warps.pt").write_bytes(b"not a torch file")
     with pytest.raises(UserError, match="delete it to refit"):
         WarpCache(tmp_path / "warps.pt")
+
+
+def test_an_inr_moved_by_a_warp_reads_white_beyond_the_image_not_its_extrapolation():
+    method = tiny_hyper()
+    a = disk(16, (0.0, 0.0))
+    rep = method.encode(a[None], torch.ones(1, 1, 16, 16, dtype=torch.bool), torch.zeros(1, dtype=torch.long)).detach()
+    sample = rep_sampler(method, rep.select(0))
+    coords = torch.tensor([[0.5, 0.5], [1.5, 0.0], [0.0, -1.2]])  # (3, 2): inside, right of, below the image
+    raw = method.decode(rep.select(0), coords)[0]  # (3, 3): a SIREN's values everywhere
+    assert not torch.allclose(raw[1:], torch.ones(2, 3))  # what the INR would show outside
+    out = sample(coords)
+    assert torch.equal(out[0], raw[0]) and torch.equal(out[1:], torch.ones(2, 3))
+    # a shift by 2 image widths: at t = 0.5 a is read at x - 2 and b at x + 2, both beyond the image
+    frames = morph_frames(sample, sample, Warp.translation((4.0, 0.0)), [0.0, 0.5], 16)  # (2, 3, 16, 16)
+    assert not torch.equal(frames[0], torch.ones(3, 16, 16)) and torch.equal(frames[1], torch.ones(3, 16, 16))
