@@ -7,7 +7,7 @@ Encodes every training image (from its observed pixels, as in training), prints 
 similar pairs, and writes to --out: similarity_<latent|weights>.png and pixel_psnr.png
 heatmaps (rows/columns in one shared order that puts alike images together, see
 analysis.similarity.spectral_order), pairs.json (the chosen pairs, names + indices + the rule)
-and pairs.png (one chosen pair per row), and similarity_vs_morph_error.png: over --correlate
+and pairs.png (one chosen pair per row, labelled with its kind, similarity and names), and similarity_vs_morph_error.png: over --correlate
 random pairs, how the similarity relates to the morph error of the method's own blend (its
 Spearman rho decides the rule, analysis/pair_choice.py). Measures: analysis/similarity.py.
 """
@@ -20,7 +20,7 @@ import torch
 
 from analysis.endpoints import training_set
 from analysis.evaluate import encode_all
-from analysis.figures import make_grid, save_heatmap, save_png, upscale_nearest
+from analysis.figures import label_rows, make_grid, save_heatmap, save_png, upscale_nearest
 from analysis.interpolation import interpolation_path
 from analysis.pair_choice import choose_pairs, correlate, scatter_png
 from analysis.path_metrics import path_metrics
@@ -115,7 +115,9 @@ def main(argv=None) -> dict:
 
     if pairs:
         idx = [i for p in pairs for i in (p["a"]["index"], p["b"]["index"])]
-        save_png(make_grid(upscale_nearest(images.images[idx], 96), ncol=2), out / "pairs.png")
+        grid = make_grid(upscale_nearest(images.images[idx], 96), ncol=2)  # a pair per row
+        labels = [f"{p['kind']} {p['similarity']:+.2f}\n{p['a']['name'][:18]}\n{p['b']['name'][:18]}" for p in pairs]
+        save_png(label_rows(grid, labels, row_height=98, margin=130), out / "pairs.png")
     result = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "measure": measure, "rule": rule,
               "blend_scored": blend, "spearman": corr["spearman"], "correlated_pairs": corr["count"],
               "significant": corr["significant"], "pairs": pairs, "order": order.tolist()}

@@ -1,9 +1,10 @@
 """The whole study in one command: train every method, evaluate, upsample, pick pairs,
 interpolate, and write the figures and the results table (Markdown and JSON).
 
-    python study.py                      # ~35 min on a 2-core CPU, writes runs/study/
+    python study.py                      # ~30 min on a 2-core CPU, writes runs/study/
     python study.py --minutes 30         # longer, better run (per method); a GPU is used when present
     python study.py --quick --out /tmp/s # seconds: tiny models, a smoke run
+    python study.py --methods hyper,hybrid,maml --seed 1 --out runs/study_seed1   # another draw
 
 Every method gets the same data (icons100 at 48 px, 10% of each image's pixels held out)
 and the same wall-clock training budget. Outputs in --out:
@@ -68,6 +69,7 @@ class StudyConfig:
     random_pairs: int = 20      # real pairs scored per method (seeded), besides the chosen ones
     midpoint_count: int = 4     # known-midpoint cases per kind of change (5 kinds) and benchmark
     methods: str = STUDY_METHODS
+    seed: int = 0               # of every method's init and step sampling (held-out pixels, random pairs, benchmark fixed)
     quick: bool = False         # tiny models, 3 steps: a smoke run of the whole pipeline
     resume: bool = False        # reuse finished runs in --out, resume unfinished ones
     overwrite: bool = False     # delete --out first
@@ -85,6 +87,7 @@ def train_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
         minutes = cfg.minutes / 2 if name == "perimage" else cfg.minutes
         budget = QUICK if cfg.quick else {"minutes": minutes, "steps": 1_000_000}
         changes = {"data": cfg.data, "res": cfg.res, "hr_res": cfg.hr_res, "out": str(run), "device": cfg.device,
+                   "seed": cfg.seed,
                    "resume": (run / "ckpt.pt").is_file(), **budget}
         run_cfg = method_config(name, tiny=cfg.quick, **changes)
         print(f"\n=== training {name} ({'quick' if cfg.quick else f'{minutes:g} min'}) -> {run}")

@@ -6,8 +6,10 @@ shared `Evaluator` logs the same TensorBoard tags for every method, and every `t
 steps a cheap one on 16 + 16 icons writes track/* and track.jsonl (analysis/track.py); every `ckpt_every`
 steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RNG).
 
-`Run` holds one run's state and takes one step; `train` adds the folder, logging,
-evaluation and checkpoints around it; bench.py times the very same `Run.step`. Under
+`Run` holds one run's state and takes one step; `train` is the loop around it (the
+folder, checkpoints, when to evaluate), and `train.report.Report` what rank 0 shows and
+writes (progress bar, TensorBoard, evaluations, metrics.json); bench.py times the very same
+`Run.step`. Under
 torchrun each process takes its shard of every batch (train/distributed.py) and only rank
 0 writes. The host reads the loss only every 10 steps (and at evaluation/checkpoints), so
 on a GPU the steps queue up without a sync (the health check in train/health.py too).
@@ -15,20 +17,13 @@ on a GPU the steps queue up without a sync (the health check in train/health.py 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import math
 import shutil
 import time
 from pathlib import Path
 
 import torch
-from torch.utils.tensorboard import SummaryWriter
-from tqdm import tqdm
 
-from analysis.evaluate import Evaluator
-from analysis.figures import save_png
-from analysis.track import Tracking
 from cli import check_out_folder, check_replaceable, resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
@@ -59,6 +54,7 @@ from train.distributed import (
 from train.fast import enable_fast_path, make_optimizer, to_device
 from train.health import LossGuard
 from train.memory import check_fits
+from train.report import Report
 from train.sampler import PixelSampler
 from train.schedule import budget_progress, lr_factor
 
@@ -169,6 +165,20 @@ class Run:
         self.elapsed += time.perf_counter() - t0
         return mse.detach()
 
+    def out_of_time(self) -> bool:
+        """Whether the --minutes budget is spent (never with --minutes 0)."""
+        cfg, info = self.cfg, self.info
+        if not cfg.minutes:
+            return False
+        if not info.enabled:
+            return self.elapsed >= 60 * cfg.minutes
+        # Ranks must stop at the same step and follow the same lr: every 10 steps, where the host
+        # syncs anyway, they agree on the clock (the slowest rank's).
+        if self.step_count % 10:
+            return False
+        self.clock = max_over_ranks(self.elapsed, info, self.device)
+        return self.clock >= 60 * cfg.minutes
+
     def checkpoint(self, script: str) -> None:
         self.guard.flush()  # never save weights past an unreported bad step
         save_checkpoint(Path(self.cfg.out) / "ckpt.pt", {
@@ -204,84 +214,28 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         log.info("%s", run.train_set.note)
     if main and run.fast_path:
         log.info("fast path: %s", "; ".join(run.fast_path))
-    evaluator = writer = None
-    if main:
-        evaluator = Evaluator(run.train_set, run.heldout, cfg.hr_res, cfg.data, cfg.unseen, cfg.unseen_count)
-        writer = SummaryWriter(out / "tb", purge_step=run.step_count if run.step_count else None)
-    num_params = sum(p.numel() for p in run.method.parameters() if p.requires_grad)
+    report = Report(run, script) if main else None  # what rank 0 shows and writes (train/report.py)
+    if report and run.step_count == 0:
+        report.track()  # the starting point
 
-    def evaluate(with_images: bool) -> dict:
-        run.guard.flush()
-        scalars, grids = evaluator(run.method, with_images)
-        for tag, value in scalars.items():
-            writer.add_scalar(tag, value, run.step_count)
-        for tag, grid in grids.items():
-            writer.add_image(tag, grid, run.step_count)
-        writer.flush()
-        return {**scalars, **{"_grids": grids}}
-
-    tracking = (Tracking(evaluator, out / "track.jsonl", run.step_count, cfg.model, writer)
-                if main and cfg.track_every else None)
-
-    def track() -> None:
-        """The cheap evaluation on 16 + 16 icons (analysis/track.py); a step already tracked is skipped."""
-        if tracking is not None:
-            tracking(run.method, run.step_count, run.elapsed)
-
-    if run.step_count == 0:
-        track()  # the starting point
-
-    budget = f"{cfg.minutes:g} min or {cfg.steps} steps" if cfg.minutes else f"{cfg.steps} steps"
-    bar = tqdm(total=100, initial=100 * run.progress(), desc=f"{script} {cfg.model}", dynamic_ncols=True, mininterval=2.0,
-               disable=not main, bar_format="{desc}: {percentage:3.0f}% of " + budget + " |{bar}| {elapsed}<{remaining}{postfix}")
-    run.guard.on_stop = bar.close
-
-    def out_of_time() -> bool:
-        if not cfg.minutes:
-            return False
-        if not info.enabled:
-            return run.elapsed >= 60 * cfg.minutes
-        # Ranks must stop at the same step and follow the same lr: every 10 steps, where the host
-        # syncs anyway, they agree on the clock (the slowest rank's).
-        if run.step_count % 10:
-            return False
-        run.clock = max_over_ranks(run.elapsed, info, device)
-        return run.clock >= 60 * cfg.minutes
-
-    while run.step_count < cfg.steps and not out_of_time():
+    while run.step_count < cfg.steps and not run.out_of_time():
         mse = run.step()
         step = run.step_count
-        bar.update(100 * run.progress() - bar.n)  # the share of the budget the lr schedule sees
         if step % 10 == 0 or step == cfg.steps:
-            run.guard.flush()
-            mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # one host sync every 10 steps
-            if main:
-                writer.add_scalar("loss/train", loss_value, step)  # MSE + the method's penalty
-                writer.add_scalar("loss/mse", mse_value, step)
-                writer.add_scalar("lr", run.optimizer.param_groups[0]["lr"], step)
-                bar.set_postfix(step=step, loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}",
-                                refresh=False)
-        if cfg.track_every and step % cfg.track_every == 0:
-            track()
-        if main and step % cfg.eval_every == 0:
-            evaluate(step % cfg.image_every == 0)
+            run.guard.flush()  # every rank checks its losses before anything reads them
+        if report:
+            report.step(mse)
+            if cfg.track_every and step % cfg.track_every == 0:
+                report.track()
+            if step % cfg.eval_every == 0:
+                report.evaluate(step % cfg.image_every == 0)
         if step % cfg.ckpt_every == 0:
             run.guard.flush()
             if main:
                 run.checkpoint(script)
-    bar.close()
 
     run.guard.flush()
     if not main:
         return {"step": run.step_count, "train_seconds": run.elapsed, "rank": info.rank}
     run.checkpoint(script)
-    track()  # the last step, when it is not a multiple of --track-every
-    final = evaluate(with_images=True)
-    for tag, grid in final.pop("_grids").items():
-        save_png(grid, out / "figures" / (tag.split("/", 1)[1] + ".png"))
-    metrics = {**final, "step": run.step_count, "train_seconds": run.elapsed, "parameters": num_params,
-               "images": run.n}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    writer.close()
-    log.info("done: %s", ", ".join(f"{k}={v:.2f}" for k, v in final.items()))
-    return metrics
+    return report.finish()
