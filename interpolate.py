@@ -22,25 +22,14 @@ from pathlib import Path
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from analysis.endpoints import (
-    encode_images,
-    resolve_index,
-    training_set,
-    training_split,
-)
+from analysis.endpoints import encode_images, resolve_index, training_set, training_split
 from analysis.figures import label_rows, make_grid, save_gif, save_png
 from analysis.known_midpoints import spread
 from analysis.pair_choice import sample_pairs
 from analysis.path_metrics import path_metrics
 from analysis.paths import MODES, Pair, check_path_mode, modes_for, path_frames
 from analysis.warp_cache import WarpCache
-from cli import (
-    check_out_folder,
-    check_replaceable,
-    parse_config,
-    resolve_device,
-    run_main,
-)
+from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from errors import UserError
 from train.checkpoint import method_from_checkpoint

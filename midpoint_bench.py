@@ -5,8 +5,8 @@
 Two benchmarks (`analysis.known_midpoints.build_benchmark`, 48 px, `--count` icons per kind,
 seed 0): the icons100 training icons and the unseen icons of the icons-large test split.
 For each checkpoint: its training-pixel and held-out PSNR (from the run's metrics.json),
-its endpoint-reconstruction PSNR on each benchmark, and its latent / weights / pixel paths
-(`analysis.method_benchmark`). Prints markdown tables; `--out` also writes them as JSON.
+its endpoint-reconstruction PSNR on each benchmark, and its latent / weights / warp / aligned /
+pixel paths (`analysis.method_benchmark`). Prints markdown tables; `--out` also writes them as JSON.
 """
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ class StudyConfig:
 
     out: str = "runs/study"
     minutes: float = 3.0        # training budget per joint method (the perimage reference gets half); 3.0 keeps
-    #                             the whole study near 35 minutes on an idle 2-core CPU (measured, README)
+    #                             the whole study near 30 minutes on an idle 2-core CPU (measured, README)
     data: str = "icons100"
     res: int = 48
     hr_res: int = 256           # upsampling target (true renders at this size must exist)
@@ -137,11 +137,11 @@ def bench_cases(res: int, count: int) -> list:
     return [next(c for c in cases if c.kind == k) for k in dict.fromkeys(c.kind for c in cases)]
 
 
-def inner_steps_all(out: Path, methods: dict) -> dict:
-    """PSNR after 0, 1, 3, 10 inner steps (one column for a one-pass method) on the run's data."""
+def inner_steps_all(loaded: dict) -> dict:
+    """PSNR after 0, 1, 3, 10 inner steps (one column for a one-pass method) on each run's data;
+    loaded: {name: (method, checkpoint dict)}."""
     tables = {}
-    for name, method in methods.items():
-        ckpt = method_from_checkpoint(out / "runs" / name / "ckpt.pt")[1]
+    for name, (method, ckpt) in loaded.items():
         images, observed = training_set(ckpt)
         cfg = ckpt["config"]
         source = unseen_source(cfg["data"], cfg["unseen"])  # (data set, split) or None
@@ -174,15 +174,16 @@ def main(argv=None) -> dict:
     upsample = upsample_figure(out, names, device)
     interp = interpolate_all(cfg, out, names)
     print("\n=== known midpoints and inner steps")
-    methods = {name: method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)[0] for name in names}
+    loaded = {name: method_from_checkpoint(out / "runs" / name / "ckpt.pt", device) for name in names}
+    methods = {name: method for name, (method, _) in loaded.items()}
     warps = WarpCache(out / "warps.pt")
     bench = benchmark_methods(methods, cfg.res, cfg.midpoint_count, warps=warps)
     warps.save()
     shown = {n: m for n, m in methods.items() if n in ("concat", "hyper", "hyper_interp", "hybrid", "maml")}
     for mode in ("weights", "aligned"):
-        save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode),
+        save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode, warps=warps),
                  out / f"known_midpoints_{mode}.png")
-    steps = inner_steps_all(out, {n: m for n, m in methods.items() if m.adapts or n == "hyper"})
+    steps = inner_steps_all({n: (m, c) for n, (m, c) in loaded.items() if m.adapts or n == "hyper"})
     table, summary = results_table(train, interp)
     table += "\n".join(midpoint_lines(bench, summary) + inner_step_lines(steps, summary)) + "\n"
     summary["upsample_shown_icons"] = upsample

@@ -1,6 +1,6 @@
 """Any method's interpolations on the known-midpoint benchmark (`analysis.known_midpoints`).
 
-    warps = case_warps(cases)             # a WarpCache holding each case's fitted warp, shared by every method
+    warps = WarpCache()                   # each case's warp, fitted on first use and shared by every method
     scores = known_midpoint_scores(method, cases, MODES, warps)
     # {mode: known_midpoints.evaluate dict, or None where the mode or the method does not apply}
     ends = endpoint_psnr(method, cases)   # spread dict of the endpoint renders' PSNR, or None
@@ -49,15 +49,6 @@ from models.method import Method, Rep
 MODES = ("latent", "weights", "warp", "aligned", "pixel")
 
 
-def case_warps(cases: Sequence[Case], warps: WarpCache | None = None) -> WarpCache:
-    """The warp carrying each case's start onto its end, fitted from the two images alone
-    (into `warps` when given: a study keeps them in one file)."""
-    warps = WarpCache() if warps is None else warps
-    for c in cases:
-        warps.fit(c.start, c.end)
-    return warps
-
-
 def encode_endpoints(method: Method, cases: Sequence[Case]) -> Rep:
     """Encode every case's start (rows 0..C-1) and end (rows C..2C-1), all pixels observed:
     a detached Rep of 2C images. Eval mode (the encoder's running statistics)."""
@@ -81,7 +72,7 @@ def known_midpoint_scores(method: Method, cases: Sequence[Case], modes: Sequence
                           warps: WarpCache | None = None) -> dict:
     """{mode: `known_midpoints.evaluate` dict} for each of `modes`; None for a mode that does
     not apply to the method, and for every mode when the method cannot encode unseen images.
-    warps: the cases' fitted warps (`case_warps`), fitted here when not given."""
+    warps: where the cases' warps are kept (fitted on first use; a fresh cache when not given)."""
     if not method.handles_unseen_images:
         return {mode: None for mode in modes}
     warps = WarpCache() if warps is None else warps  # fitted on first use, once per case
@@ -167,14 +158,17 @@ def table(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upscale: int = 2) -> torch.Tensor:
+def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upscale: int = 2,
+               warps: WarpCache | None = None) -> torch.Tensor:
     """A figure: per case a block of rows, the truth (start, true frames at case.ts, end), then
     each method's `mode` path from its own encodings (frames at 0, case.ts, 1). methods:
     {name: Method}; methods that cannot encode unseen images or lack the mode are left out.
+    warps: the cases' warps when already fitted (e.g. by `benchmark_methods`).
     Returns a (3, H, W) image, each tile upscaled `upscale`x (nearest) for visibility."""
     from analysis.figures import label_rows, make_grid, stack_labelled, upscale_nearest
 
-    blocks, labels, warps = [], [], WarpCache()
+    blocks, labels = [], []
+    warps = WarpCache() if warps is None else warps
     for c in cases:
         res = c.start.shape[-1]
         rows, names = [torch.cat([c.start[None], c.truth, c.end[None]])], ["truth"]  # (T+2, 3, res, res)
@@ -211,10 +205,10 @@ def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4,
     from data.images import load_images
 
     results = {}
+    warps = WarpCache() if warps is None else warps  # each case's warp fitted once, for every method
     for title, (data, split) in SETS.items():
         icons = load_images(data, 256, split=split)
         cases = build_benchmark(icons.images, res=res, count_per_kind=count, seed=seed, names=icons.names)
-        warps = case_warps(cases, warps)
         refs = reference_scores(cases, mean_image(icons.images, res), warps=warps)
         rows = {f"(ref) {ref}": {"true ends": score} for ref, score in refs.items()}
         ends = {}

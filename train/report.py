@@ -33,7 +33,7 @@ class Report:
 
     def __init__(self, run, script: str):
         cfg = run.cfg
-        self.run, self.cfg, self.out = run, cfg, Path(cfg.out)
+        self.run, self.out = run, Path(cfg.out)
         self.evaluator = Evaluator(run.train_set, run.heldout, cfg.hr_res, cfg.data, cfg.unseen, cfg.unseen_count)
         self.writer = SummaryWriter(self.out / "tb", purge_step=run.step_count if run.step_count else None)
         self.tracking = (Tracking(self.evaluator, self.out / "track.jsonl", run.step_count, cfg.model, self.writer)
@@ -51,7 +51,7 @@ class Report:
         and the lr."""
         run, step = self.run, self.run.step_count
         self.bar.update(100 * run.progress() - self.bar.n)
-        if step % 10 and step != self.cfg.steps:
+        if step % 10 and step != run.cfg.steps:
             return
         mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # the one host sync
         self.writer.add_scalar("loss/train", loss_value, step)
@@ -65,8 +65,8 @@ class Report:
         if self.tracking is not None:
             self.tracking(self.run.method, self.run.step_count, self.run.elapsed)
 
-    def evaluate(self, with_images: bool) -> dict:
-        """The full evaluation at this step, logged to TensorBoard: {tag: value, "_grids": {tag: image}}."""
+    def evaluate(self, with_images: bool) -> tuple[dict, dict]:
+        """The full evaluation at this step, logged to TensorBoard: ({tag: value}, {tag: image})."""
         self.run.guard.flush()  # never report on weights past an unchecked step
         scalars, grids = self.evaluator(self.run.method, with_images)
         for tag, value in scalars.items():
@@ -74,14 +74,14 @@ class Report:
         for tag, grid in grids.items():
             self.writer.add_image(tag, grid, self.run.step_count)
         self.writer.flush()
-        return {**scalars, "_grids": grids}
+        return scalars, grids
 
     def finish(self) -> dict:
         """The last step's tracking and evaluation, the figures and metrics.json; returns the metrics."""
         self.bar.close()
         self.track()  # the last step, when it is not a multiple of --track-every
-        final = self.evaluate(with_images=True)
-        for tag, grid in final.pop("_grids").items():
+        final, grids = self.evaluate(with_images=True)
+        for tag, grid in grids.items():
             save_png(grid, self.out / "figures" / (tag.split("/", 1)[1] + ".png"))
         run = self.run
         metrics = {**final, "step": run.step_count, "train_seconds": run.elapsed, "parameters": self.parameters,
