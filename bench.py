@@ -15,7 +15,9 @@ train-pixel PSNR evaluation (not counted as training time), until 30 dB or --max
 training; the lr schedule spans --max-seconds, as it spans --minutes in a real run. Then
 fast and eager alternate a few timing segments, and: 256 px renders per second, peak memory,
 and the batched SIREN step (100 images 48x48, width 64, 3 hidden layers, forward+backward)
-against a roofline computed from this machine's own matmul and sin rates. Shared cores make
+against a roofline computed from this machine's own matmul and sin rates. Last, the cost of
+high-resolution supervision: hyper's default step with --hr-supervision 256 against without,
+alternating segments (--hr-rounds; 0 = skip; `--methods "" ` times only that). Shared cores make
 absolute times depend on the load of the moment; ratios between paths measured in
 alternating segments of one run cancel most of it.
 """
@@ -56,6 +58,7 @@ class BenchConfig:
     siren_rounds: int = 5               # alternating repetitions of the SIREN step per path
     render_res: int = 256
     quick: bool = False                 # tiny sizes and budgets: a smoke test in seconds
+    hr_rounds: int = 3                  # alternating segments of hyper with and without --hr-supervision 256
     out: str = ""                       # write the results as JSON here, and as Markdown beside it (.md)
 
 
@@ -178,6 +181,26 @@ def bench_siren(workers: dict, bench: BenchConfig) -> dict:
             "roofline_fraction_ref": roofline / best["ref"], "roofline_fraction_fast": roofline / best["fast"]}
 
 
+def hr_step_ratio(bench: BenchConfig, tmp: Path) -> dict:
+    """Steps per second of hyper's default step with and without --hr-supervision 256 (half its
+    pixels drawn from the true 256 px renders, train/sampler.py), alternating segments of equal steps."""
+    cfgs = {hr: dataclasses.replace(bench_config("hyper", bench, "fast", str(tmp / f"hr_{hr}")), hr_supervision=hr)
+            for hr in (0, 256)}
+    workers = {hr: Worker(cfg, bench.threads) for hr, cfg in cfgs.items()}
+    try:
+        step = max(workers[hr].ask("train", 2)[0] / 2 for hr in workers)  # warm-up, and the step time
+        k = max(1, round(bench.segment_seconds / max(step, 1e-6)))
+        seconds = {hr: [] for hr in workers}
+        for _ in range(bench.hr_rounds):
+            for hr, worker in workers.items():
+                seconds[hr].append(worker.ask("train", k)[0])
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return {"steps_per_s": k / statistics.median(seconds[0]), "steps_per_s_hr": k / statistics.median(seconds[256]),
+            "ratio": statistics.median(a / b for a, b in zip(seconds[0], seconds[256]))}
+
+
 def fmt_time(hit: dict | None, budget: float) -> str:
     return f"not in {budget:.0f} s" if hit is None else f"{hit['seconds']:.0f} s ({hit['steps']} st)"
 
@@ -199,6 +222,12 @@ def markdown(saved: dict) -> str:
         r = saved[name]
         steps = "n/a" if r["speedup_steps"] is None else f"x{r['speedup_steps']:.2f}"
         rows.append(f"| {name} | {steps} | x{r['speedup_equal_work']:.2f} | x{r['speedup_renders']:.2f} |")
+    if "_hr_supervision" in saved:
+        h = saved["_hr_supervision"]
+        rows += ["", f"hyper with --hr-supervision 256: {h['steps_per_s_hr']:.2f} steps/s against {h['steps_per_s']:.2f} "
+                 f"without; step rate ratio {h['ratio']:.2f} (median of alternating segments)."]
+    if "_siren_step" not in saved:
+        return "\n".join(rows) + "\n"
     s = saved["_siren_step"]
     spec = s["spec"]
     rows += ["", f"SIREN step ({spec['images']} images {spec['res']}x{spec['res']}, width {spec['hidden']}, "
@@ -227,6 +256,8 @@ def main(argv=None) -> dict:
             results[name] = bench_method(name, bench, Path(tmp), with_siren=k == 0)
             if k == 0:
                 results["_siren_step"] = results[name].pop("siren_step")
+        if bench.hr_rounds > 0:
+            results["_hr_supervision"] = hr_step_ratio(bench, Path(tmp))
     saved = {"header": header, "bench": dataclasses.asdict(bench), **results}
     tables = markdown(saved)
     print(header, tables, sep="\n")

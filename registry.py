@@ -24,6 +24,7 @@ from meta.maml import MamlINR
 from models.hyper_interp import InterpHyperINR
 from models.hypernet import HyperINR
 from models.latent_concat import LatentConcatINR
+from models.local_features import LocalINR
 from models.method import Method
 from models.per_image import PerImageSiren
 from models.siren import SirenConfig
@@ -49,6 +50,11 @@ def _hyper_interp(cfg: dict, n: int) -> Method:
 def _concat(cfg: dict, n: int) -> Method:
     return LatentConcatINR(siren_config(cfg), cfg["encoder"], n, cfg["latent_dim"], cfg["latent_reg"],
                            channels_last=cfg["fast"])
+
+
+def _local(cfg: dict, n: int) -> Method:
+    return LocalINR(cfg["res"], cfg["feature_channels"], hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"],
+                    channels_last=cfg["fast"])
 
 
 def _perimage(cfg: dict, n: int) -> Method:
@@ -95,6 +101,11 @@ METHODS: dict[str, MethodSpec] = {
                            defaults={"hr_supervision": 256}, tiny=TINY_LATENT),
     "hyper_interp": MethodSpec(_hyper_interp, "train_hyper", "the hypernetwork, also trained to decode blends to true in-betweens",
                                defaults={"interp_weight": 1.0}, tiny={**TINY_LATENT, "interp_pixels": 32}),
+    # Its encoder runs at full resolution, so fewer icons and more pixels per step: 486 steps of
+    # 16 icons x 1024 pixels in a minute beat 100 of 100 x 512 at 256 px (+1.0 against -0.0 dB
+    # over Lanczos on unseen icons, measured on 2 CPU cores).
+    "local": MethodSpec(_local, "train_hyper", "conv feature map queried at each coordinate (LIIF), residual over bicubic",
+                        defaults={"hr_supervision": 256, "batch": 16, "pixels": 1024}, tiny={"feature_channels": 8}),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
                        tiny={"inner_steps": 1}),
     "hybrid": MethodSpec(_hybrid, "train_maml", "hypernetwork emits each image's SIREN init, then MAML inner steps",

@@ -50,7 +50,7 @@ from train.trainer import train
 
 # Rows of registry.METHODS: perimage is the reference; *_table are the exercise's index-coded setting (a code
 # per training icon, no encoder). hyper_hr (256 px supervision) stays in the registry, out of the default study.
-STUDY_METHODS = "concat,concat_table,hyper,hyper_table,hyper_interp,hybrid,maml,perimage"
+STUDY_METHODS = "concat,concat_table,hyper,hyper_table,hyper_interp,local,hybrid,maml,perimage"
 QUICK = {"steps": 3, "unseen_count": 4, "eval_every": 1000, "image_every": 1000}  # on top of the registry's tiny sizes
 
 

@@ -14,12 +14,14 @@ Metrics (PSNR in dB on [0, 1] images, predictions clamped, averaged over images)
                           (of a folder, only the images whose file has >= R px: data/split.true_rows)
     psnr/lanczos_<R>      the Lanczos upsample of the res px images, same targets (reference)
     psnr/unseen_upsample_<R>, psnr/unseen_lanczos_<R>   the same for the unseen images
+    ssim/[unseen_]upsample_<R>, flat_rmse/[unseen_]upsample_<R>   the same renders' SSIM and their
+                          error on the truth's flat regions in grey levels (speckle; analysis/flat_error.py)
 
 Trivial references (analysis/references.py), computed once per Evaluator and logged with
 every evaluation, so each method's curve has its bar beside it in TensorBoard:
     reference/mean_icon_{train_pixels, heldout_pixels, unseen, unseen_heldout}
     reference/neighbours_{heldout_pixels, unseen_heldout}
-    reference/{lanczos, bicubic, unseen_lanczos, unseen_bicubic}_<R>
+    reference/{lanczos, bicubic, unseen_lanczos, unseen_bicubic}_<R>[_ssim, _flat_rmse]
 (psnr/lanczos_<R> and psnr/unseen_lanczos_<R> stay too: older runs and readers use them.)
 
 Held-out pixels are zeroed before `encode` sees an image (besides the mask), so no method can
@@ -32,7 +34,9 @@ import logging
 import torch
 
 from analysis.figures import error_map, make_grid
+from analysis.flat_error import flat_rmse
 from analysis.references import UPSAMPLERS, mean_image, neighbour_fill
+from analysis.ssim import ssim
 from data.images import ImageSet, lanczos_resize, load_images
 from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask
 from data.split import train_split, true_rows, unseen_source
@@ -51,6 +55,16 @@ def psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = N
         m = mask.to(sq.dtype)
         mse = (sq * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1)
     return -10 * torch.log10(mse.clamp_min(1e-10))  # (B,)
+
+
+def upsample_scores(pred: torch.Tensor, truth: torch.Tensor, batch: int = 25) -> dict[str, float]:
+    """Means over images of PSNR, SSIM and flat-region RMSE of renders pred against truth,
+    both (N, 3, R, R) in [0, 1]: {"psnr", "ssim", "flat_rmse"}. SSIM in batches (its moments
+    are 15 maps per image)."""
+    pred = pred.clamp(0, 1)
+    structural = torch.cat([ssim(pred[i:i + batch], truth[i:i + batch]) for i in range(0, len(pred), batch)])
+    return {"psnr": psnr(pred, truth).mean().item(), "ssim": structural.mean().item(),
+            "flat_rmse": flat_rmse(pred, truth).mean().item()}
 
 
 def encode_all(method: Method, images: torch.Tensor, masks: torch.Tensor, batch: int = 100,
@@ -93,7 +107,9 @@ def reference_scores(train: torch.Tensor, heldout: torch.Tensor, unseen: torch.T
     for prefix, low, truth in (("", train, hr), ("unseen_", unseen, unseen_hr)):
         if low is not None and truth is not None:
             for name, resize in UPSAMPLERS.items():
-                scores[f"reference/{prefix}{name}_{truth.shape[-1]}"] = psnr(resize(low, truth.shape[-1]), truth).mean().item()
+                tag = f"reference/{prefix}{name}_{truth.shape[-1]}"
+                for metric, value in upsample_scores(resize(low, truth.shape[-1]), truth).items():
+                    scores[tag if metric == "psnr" else f"{tag}_{metric}"] = value
     return scores
 
 
@@ -152,7 +168,8 @@ class Evaluator:
         if self.hr is not None:
             hr_res = self.hr.res
             upsampled = render_all(method, rep, hr_res)
-            scalars[f"psnr/upsample_{hr_res}"] = psnr(upsampled[self.hr_rows], self.hr.images[self.hr_rows]).mean().item()
+            for metric, value in upsample_scores(upsampled[self.hr_rows], self.hr.images[self.hr_rows]).items():
+                scalars[f"{metric}/upsample_{hr_res}"] = value
             scalars[f"psnr/lanczos_{hr_res}"] = self.lanczos_psnr
         if self.unseen is not None and method.handles_unseen_images:
             full = torch.ones_like(self.unseen.images[:, :1], dtype=torch.bool)
@@ -168,7 +185,8 @@ class Evaluator:
                 hr_res = self.unseen_hr.shape[-1]
                 unseen_up = render_all(method, unseen_rep, hr_res)
                 rows = self.unseen_hr_rows
-                scalars[f"psnr/unseen_upsample_{hr_res}"] = psnr(unseen_up[rows], self.unseen_hr[rows]).mean().item()
+                for metric, value in upsample_scores(unseen_up[rows], self.unseen_hr[rows]).items():
+                    scalars[f"{metric}/unseen_upsample_{hr_res}"] = value
                 scalars[f"psnr/unseen_lanczos_{hr_res}"] = self.unseen_lanczos_psnr
         if with_images:
             k = self.grid_count

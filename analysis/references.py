@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from data.images import lanczos_resize
+from data.pixels import neighbour_fill  # noqa: F401  (a reference; models read it too, so it lives in data/)
 
 
 def mean_image(images: torch.Tensor, observed: torch.Tensor | None = None) -> torch.Tensor:
@@ -36,30 +36,6 @@ def mean_image(images: torch.Tensor, observed: torch.Tensor | None = None) -> to
     total, count = (images * m).sum(0, keepdim=True), m.sum(0, keepdim=True)  # (1, 3, H, W), (1, 1, H, W)
     overall = (images * m).sum((0, 2, 3)) / m.sum().clamp_min(1)  # (3,)
     return torch.where(count > 0, total / count.clamp_min(1), overall.view(1, 3, 1, 1))
-
-
-def neighbour_fill(images: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
-    """Observed pixels kept; every other pixel = the mean of the observed pixels in its
-    3 x 3 window (its 8-neighbours), else in the 5 x 5, 7 x 7, ... window: the first ring that
-    holds an observed pixel (inner rings hold none, so the window mean is that ring's mean).
-
-    images (B, 3, H, W); observed (B, 1, H, W) bool -> (B, 3, H, W). An image with no observed
-    pixel at all stays 0 (nothing to interpolate from).
-    """
-    m = observed.to(images.dtype)  # (B, 1, H, W)
-    out = images * m  # (B, 3, H, W)
-    todo = ~observed  # (B, 1, H, W) pixels still to fill
-    h, w = images.shape[-2:]
-    radius = 1
-    while todo.any() and radius < max(h, w):
-        k = 2 * radius + 1
-        sums = F.avg_pool2d(images * m, k, stride=1, padding=radius, divisor_override=1)  # (B, 3, H, W)
-        counts = F.avg_pool2d(m, k, stride=1, padding=radius, divisor_override=1)  # (B, 1, H, W)
-        fill = todo & (counts > 0.5)  # (B, 1, H, W)
-        out = torch.where(fill, sums / counts.clamp_min(1), out)
-        todo = todo & ~fill
-        radius += 1
-    return out
 
 
 def bicubic_resize(images: torch.Tensor, res: int) -> torch.Tensor:

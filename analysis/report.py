@@ -42,8 +42,31 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
         summary["references"][key] = row
         lines.append(f"| {label} | | | | " + " | ".join(cell(row[k]) if k in row else "" for k in keys) + " |")
 
+    lines += upsampling_lines(train, hr, summary)
     lines += interpolation_lines(interp, summary)
     return "\n".join(lines) + "\n", summary
+
+
+def upsampling_lines(train: dict, hr: str, summary: dict) -> list[str]:
+    """48 px -> hr px: PSNR, SSIM and the flat-region error (speckle, analysis/flat_error.py) of
+    every method against the true renders, training and unseen icons, Lanczos and bicubic beside."""
+    metrics = ("psnr", "ssim", "flat_rmse")
+    rows = {name: {f"{where}{metric}": m.get(f"{metric}/{where}upsample_{hr}") for where in ("", "unseen_")
+                   for metric in metrics} for name, m in train.items()}
+    for ref in ("lanczos", "bicubic"):
+        tags = {f"{where}{metric}": f"reference/{where}{ref}_{hr}" + ("" if metric == "psnr" else f"_{metric}")
+                for where in ("", "unseen_") for metric in metrics}
+        rows[f"{ref} (reference)"] = {k: next((m[t] for m in train.values() if t in m), None) for k, t in tags.items()}
+    summary["upsampling"] = rows
+    lines = ["", f"| method, {hr} px renders | training icons PSNR dB | SSIM | flat-region RMSE (grey levels) | "
+             "unseen icons PSNR dB | SSIM | flat-region RMSE |", "|---|---|---|---|---|---|---|"]
+    for name, row in rows.items():
+        if all(v is None for v in row.values()):
+            continue
+        cells = [("n/a" if row[k] is None else f"{row[k]:.3f}" if k.endswith("ssim") else f"{row[k]:.2f}")
+                 for k in row]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def interpolation_lines(interp: dict, summary: dict) -> list[str]:

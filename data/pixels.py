@@ -8,6 +8,7 @@ and a 48 px render and a 256 px render of the same INR cover exactly the same ar
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 
 
@@ -48,3 +49,27 @@ def to_pixels(images: torch.Tensor) -> torch.Tensor:
 def to_images(pixels: torch.Tensor, res: int) -> torch.Tensor:
     """(B, H*W, C) -> (B, C, H, W); inverse of `to_pixels`."""
     return rearrange(pixels, "b (h w) c -> b c h w", h=res, w=res)
+
+
+def neighbour_fill(images: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+    """Observed pixels kept; every other pixel = the mean of the observed pixels in its
+    3 x 3 window (its 8-neighbours), else in the 5 x 5, 7 x 7, ... window: the first ring that
+    holds an observed pixel (inner rings hold none, so the window mean is that ring's mean).
+
+    images (B, 3, H, W); observed (B, 1, H, W) bool -> (B, 3, H, W). An image with no observed
+    pixel at all stays 0 (nothing to interpolate from).
+    """
+    m = observed.to(images.dtype)  # (B, 1, H, W)
+    out = images * m  # (B, 3, H, W)
+    todo = ~observed  # (B, 1, H, W) pixels still to fill
+    h, w = images.shape[-2:]
+    radius = 1
+    while todo.any() and radius < max(h, w):
+        k = 2 * radius + 1
+        sums = F.avg_pool2d(images * m, k, stride=1, padding=radius, divisor_override=1)  # (B, 3, H, W)
+        counts = F.avg_pool2d(m, k, stride=1, padding=radius, divisor_override=1)  # (B, 1, H, W)
+        fill = todo & (counts > 0.5)  # (B, 1, H, W)
+        out = torch.where(fill, sums / counts.clamp_min(1), out)
+        todo = todo & ~fill
+        radius += 1
+    return out

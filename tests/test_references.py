@@ -130,7 +130,8 @@ def test_reference_scores_on_icons_rank_neighbours_above_the_mean_icon():
     assert set(scores) == {"reference/mean_icon_train_pixels", "reference/mean_icon_heldout_pixels",
                            "reference/neighbours_heldout_pixels", "reference/mean_icon_unseen",
                            "reference/mean_icon_unseen_heldout", "reference/neighbours_unseen_heldout",
-                           "reference/lanczos_256", "reference/bicubic_256"}
+                           *(f"reference/{r}_256{m}" for r in ("lanczos", "bicubic") for m in ("", "_ssim", "_flat_rmse"))}
+    assert scores["reference/lanczos_256_flat_rmse"] < 2 and 0.8 < scores["reference/lanczos_256_ssim"] < 1
     assert 5 < scores["reference/mean_icon_heldout_pixels"] < scores["reference/neighbours_heldout_pixels"] < 40
     assert scores["reference/mean_icon_unseen_heldout"] < scores["reference/neighbours_unseen_heldout"]
     assert 20 < scores["reference/bicubic_256"] < 40 and 20 < scores["reference/lanczos_256"] < 40

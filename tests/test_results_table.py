@@ -28,3 +28,19 @@ def test_results_table_has_the_unseen_heldout_column_and_reference_rows():
     assert summary["references"]["neighbours"] == {"heldout_pixels": 23.6, "unseen_heldout_pixels": 22.4}
     assert summary["references"]["bicubic"] == {"upsample": 26.2, "unseen_upsample": 24.9}
     assert summary["methods"]["hyper"]["unseen_heldout_pixels"] == 19.5
+
+
+def test_the_upsampling_table_has_psnr_ssim_and_flat_error_with_lanczos_and_bicubic():
+    refs = {f"reference/{where}{ref}_256{suffix}": value for where in ("", "unseen_")
+            for ref, value in (("lanczos", 1.0), ("bicubic", 2.0))
+            for suffix in ("", "_ssim", "_flat_rmse")}
+    scores = {f"{metric}/{where}upsample_256": value for where in ("", "unseen_")
+              for metric, value in (("psnr", 28.0), ("ssim", 0.9), ("flat_rmse", 0.5))}
+    common = {"parameters": 10, "train_seconds": 1.0, "step": 3, **refs}
+    train = {"local": {**common, **scores}, "hyper_table": {**common, "psnr/upsample_256": 24.0}}
+    table, summary = study.results_table(train, {})
+    lines = table.splitlines()
+    assert "| local | 28.00 | 0.900 | 0.50 | 28.00 | 0.900 | 0.50 |" in lines
+    assert "| hyper_table | 24.00 | n/a | n/a | n/a | n/a | n/a |" in lines
+    assert "| lanczos (reference) | 1.00 | 1.000 | 1.00 | 1.00 | 1.000 | 1.00 |" in lines
+    assert summary["upsampling"]["bicubic (reference)"]["unseen_flat_rmse"] == 2.0

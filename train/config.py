@@ -65,6 +65,7 @@ class HyperConfig(TrainConfig):
     latent_dim: int = 128
     hyper_hidden: int = 256     # hypernetwork trunk width
     latent_reg: float = 1e-4    # weight of mean ||z||^2 (DeepSDF-style prior on the code table's codes)
+    feature_channels: int = 32  # --model local only: features per input pixel (models/local_features.py)
     # The interpolation loss of hyper_interp (models/hyper_interp.py); other methods ignore these.
     interp_weight: float = 0.0  # weight of the loss on decoded blends vs true in-betweens (0 = off;
     #                             hyper_interp's own default is in registry.py)
