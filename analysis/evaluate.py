@@ -34,7 +34,7 @@ import logging
 import torch
 
 from analysis.figures import error_map, make_grid
-from analysis.flat_error import flat_rmse
+from analysis.flat_error import flat_mask, flat_rmse
 from analysis.references import UPSAMPLERS, mean_image, neighbour_fill
 from analysis.ssim import ssim
 from data.images import ImageSet, lanczos_resize, load_images
@@ -57,14 +57,16 @@ def psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = N
     return -10 * torch.log10(mse.clamp_min(1e-10))  # (B,)
 
 
-def upsample_scores(pred: torch.Tensor, truth: torch.Tensor, batch: int = 25) -> dict[str, float]:
+def upsample_scores(pred: torch.Tensor, truth: torch.Tensor, flat: torch.Tensor | None = None,
+                    batch: int = 25) -> dict[str, float]:
     """Means over images of PSNR, SSIM and flat-region RMSE of renders pred against truth,
-    both (N, 3, R, R) in [0, 1]: {"psnr", "ssim", "flat_rmse"}. SSIM in batches (its moments
-    are 15 maps per image)."""
+    both (N, 3, R, R) in [0, 1]: {"psnr", "ssim", "flat_rmse"}. flat: `flat_mask(truth)` when
+    the caller keeps it (it depends on the truth alone). SSIM in batches (its moments are 15
+    maps per image)."""
     pred = pred.clamp(0, 1)
     structural = torch.cat([ssim(pred[i:i + batch], truth[i:i + batch]) for i in range(0, len(pred), batch)])
     return {"psnr": psnr(pred, truth).mean().item(), "ssim": structural.mean().item(),
-            "flat_rmse": flat_rmse(pred, truth).mean().item()}
+            "flat_rmse": flat_rmse(pred, truth, flat).mean().item()}
 
 
 def encode_all(method: Method, images: torch.Tensor, masks: torch.Tensor, batch: int = 100,
@@ -127,6 +129,7 @@ class Evaluator:
                 self.hr_rows = true_rows(hr, "training")  # all, or a folder's images with a true R px version
                 self.lanczos = lanczos_resize(train.images, hr_res)  # (N, 3, R, R)
                 self.lanczos_psnr = psnr(self.lanczos[self.hr_rows], hr.images[self.hr_rows]).mean().item()
+                self.hr_flat = flat_mask(hr.images[self.hr_rows])  # (N, 1, R, R), scored on at every evaluation
                 self.hr = hr
             except UserError as err:
                 log.info("no upsampling evaluation: %s", err)
@@ -149,6 +152,7 @@ class Evaluator:
                 self.unseen_lanczos_psnr = psnr(lanczos_resize(self.unseen.images, hr_res)[rows],
                                                 truth.images[:unseen_count][rows]).mean().item()
                 self.unseen_hr = truth.images[:unseen_count]
+                self.unseen_hr_flat = flat_mask(self.unseen_hr[rows])
             except UserError as err:
                 log.info("no unseen-image upsampling evaluation: %s", err)
         self.references = reference_scores(
@@ -168,7 +172,7 @@ class Evaluator:
         if self.hr is not None:
             hr_res = self.hr.res
             upsampled = render_all(method, rep, hr_res)
-            for metric, value in upsample_scores(upsampled[self.hr_rows], self.hr.images[self.hr_rows]).items():
+            for metric, value in upsample_scores(upsampled[self.hr_rows], self.hr.images[self.hr_rows], self.hr_flat).items():
                 scalars[f"{metric}/upsample_{hr_res}"] = value
             scalars[f"psnr/lanczos_{hr_res}"] = self.lanczos_psnr
         if self.unseen is not None and method.handles_unseen_images:
@@ -185,7 +189,7 @@ class Evaluator:
                 hr_res = self.unseen_hr.shape[-1]
                 unseen_up = render_all(method, unseen_rep, hr_res)
                 rows = self.unseen_hr_rows
-                for metric, value in upsample_scores(unseen_up[rows], self.unseen_hr[rows]).items():
+                for metric, value in upsample_scores(unseen_up[rows], self.unseen_hr[rows], self.unseen_hr_flat).items():
                     scalars[f"{metric}/unseen_upsample_{hr_res}"] = value
                 scalars[f"psnr/unseen_lanczos_{hr_res}"] = self.unseen_lanczos_psnr
         if with_images:
