@@ -9,17 +9,27 @@ and mean) into --out, and prints the PSNRs. The encoder sees each icon's observe
 as in training and in the trainer's psnr/upsample_<R> metric. A folder image whose file is
 smaller than --res has no true --res version (only its own Lanczos upscale): it is shown, not
 scored.
+
+    python upsample.py --ckpt runs/study/runs/local/ckpt.pt --unseen 100
+
+--unseen K also encodes the first K icons of the run's unseen split (icons-large test for the
+bundled sets) from all their pixels and prints, per icon, the method's PSNR at --res minus
+Lanczos's: mean, median, min, max and on how many icons the method wins.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
+import torch
+
 from analysis.endpoints import resolve_index, training_set, training_split
+from analysis.evaluate import encode_all, psnr, render_all
 from analysis.figures import save_png
 from analysis.upsampling import upsample_sheet, upsampled
 from cli import check_out_folder, parse_config, resolve_device, run_main
-from data.images import load_images
+from data.images import lanczos_resize, load_images
+from data.split import unseen_source
 from errors import UserError
 from train.checkpoint import method_from_checkpoint
 
@@ -32,6 +42,7 @@ class UpsampleConfig:
     icons: str = ""                   # comma list of training-image names or indices ("" = the first 6)
     res: int = 256                    # target resolution (the data set must have true images at it)
     out: str = "runs/upsample"
+    unseen: int = 0                   # also score this many unseen icons against Lanczos, per icon (0 = skip)
     device: str = "auto"
 
 
@@ -75,8 +86,29 @@ def main(argv=None) -> dict:
     if len(kept) < len(index):
         print(f"  n/a: below {cfg.res} px in {data}, so no true {cfg.res} px version (the sheet's last column is its "
               "Lanczos upscale); not scored")
+    if cfg.unseen > 0:
+        result["unseen_minus_lanczos"] = unseen_wins(method, ckpt["config"], cfg.res, cfg.unseen)
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
     print(f"wrote {out / 'sheet.png'}")
     return result
+
+
+def unseen_wins(method, run: dict, res: int, count: int) -> dict:
+    """Per-icon PSNR at `res` of the method minus Lanczos on `count` unseen icons read whole."""
+    source = unseen_source(run["data"], run["unseen"])
+    if source is None or not method.handles_unseen_images:
+        raise UserError(f"--unseen: this run has no unseen split or its method ({run['model']}) cannot encode "
+                        "unseen icons; use --unseen 0")
+    low = load_images(source[0], run["res"], split=source[1]).images[:count]  # (K, 3, r, r)
+    truth = load_images(source[0], res, split=source[1]).images[:count]  # (K, 3, R, R)
+    rep = encode_all(method, low, torch.ones_like(low[:, :1], dtype=torch.bool))
+    diff = psnr(render_all(method, rep, res), truth) - psnr(lanczos_resize(low, res), truth)  # (K,) dB
+    wins = {"icons": len(diff), "mean": diff.mean().item(), "median": diff.median().item(),
+            "min": diff.min().item(), "max": diff.max().item(), "wins": int((diff > 0).sum())}
+    print(f"{run['model']} minus Lanczos at {res} px on {wins['icons']} unseen icons: mean {wins['mean']:+.2f} dB, "
+          f"median {wins['median']:+.2f}, min {wins['min']:+.2f}, max {wins['max']:+.2f}; "
+          f"wins on {wins['wins']} of {wins['icons']}")
+    return wins
 
 
 if __name__ == "__main__":

@@ -100,3 +100,27 @@ def test_train_hyper_runs_the_local_method_with_high_resolution_supervision(shap
     assert metrics["step"] == 3
     for tag in ("psnr/upsample_24", "ssim/upsample_24", "flat_rmse/upsample_24", "reference/lanczos_24_flat_rmse"):
         assert tag in metrics, tag
+
+
+def test_upsample_scores_unseen_icons_per_icon_against_lanczos(tmp_path):
+    import train_hyper
+    import upsample
+    from errors import UserError
+
+    out = tmp_path / "run"
+    train_hyper.main(["--out", str(out), "--model", "local", "--hr-res", "0", "--hr-supervision", "0",
+                      "--unseen-count", "4", "--feature-channels", "4", "--hidden", "8", "--batch", "2",
+                      "--pixels", "16", "--steps", "2", "--device", "cpu"])
+    result = upsample.main(["--ckpt", str(out / "ckpt.pt"), "--icons", "0", "--unseen", "3",
+                            "--out", str(tmp_path / "up")])
+    wins = result["unseen_minus_lanczos"]
+    assert wins["icons"] == 3 and 0 <= wins["wins"] <= 3 and wins["min"] <= wins["median"] <= wins["max"]
+    train_hyper.main(["--out", str(tmp_path / "table"), "--model", "hyper_table", "--hr-res", "0", "--unseen", "",
+                      "--hidden", "8", "--latent-dim", "4", "--hyper-hidden", "8", "--batch", "2", "--pixels", "16",
+                      "--steps", "1", "--device", "cpu"])
+    try:
+        upsample.main(["--ckpt", str(tmp_path / "table" / "ckpt.pt"), "--icons", "0", "--unseen", "3",
+                       "--out", str(tmp_path / "up2")])
+        raise AssertionError("a code table cannot encode unseen icons")
+    except UserError as err:
+        assert "--unseen 0" in str(err) and "\n" not in str(err)
