@@ -75,7 +75,6 @@ def main(argv=None) -> dict:
     mean = {k: v[kept].mean().item() for k, v in scores.items()} if kept else {}
     result = {"ckpt": str(cfg.ckpt), "model": model, "train_res": images.res, "res": cfg.res,
               "columns": ["input (nearest)", "lanczos", model, "truth"], "icons": rows, "mean_psnr": mean}
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
     print(f"PSNR (dB) at {cfg.res} px against the true images, from {images.res} px:")
     print(f"  {'icon':40s} {'lanczos':>8s} {model:>8s}")
     for r in rows:

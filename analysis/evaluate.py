@@ -108,9 +108,10 @@ def reference_scores(train: torch.Tensor, heldout: torch.Tensor, unseen: torch.T
                                                              unseen_heldout).mean().item()
     for prefix, low, truth in (("", train, hr), ("unseen_", unseen, unseen_hr)):
         if low is not None and truth is not None:
+            flat = flat_mask(truth)  # (N, 1, R, R), shared by the upsamplers
             for name, resize in UPSAMPLERS.items():
                 tag = f"reference/{prefix}{name}_{truth.shape[-1]}"
-                for metric, value in upsample_scores(resize(low, truth.shape[-1]), truth).items():
+                for metric, value in upsample_scores(resize(low, truth.shape[-1]), truth, flat).items():
                     scores[tag if metric == "psnr" else f"{tag}_{metric}"] = value
     return scores
 
