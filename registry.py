@@ -101,9 +101,9 @@ METHODS: dict[str, MethodSpec] = {
                            defaults={"hr_supervision": 256}, tiny=TINY_LATENT),
     "hyper_interp": MethodSpec(_hyper_interp, "train_hyper", "the hypernetwork, also trained to decode blends to true in-betweens",
                                defaults={"interp_weight": 1.0}, tiny={**TINY_LATENT, "interp_pixels": 32}),
-    # Its encoder runs at full resolution, so fewer icons and more pixels per step: 486 steps of
-    # 16 icons x 1024 pixels in a minute beat 100 of 100 x 512 at 256 px (+1.0 against -0.0 dB
-    # over Lanczos on unseen icons, measured on 2 CPU cores).
+    # Its encoder runs at full resolution, so fewer icons and more pixels per step: in a minute on
+    # 2 CPU cores 16 icons x 1024 pixels beat 100 x 512 at 256 px on unseen icons (train_hyper.py
+    # --model local --minutes 1, with and without --batch 100 --pixels 512; README, question 2a).
     "local": MethodSpec(_local, "train_hyper", "conv feature map queried at each coordinate (LIIF), residual over bicubic",
                         defaults={"hr_supervision": 256, "batch": 16, "pixels": 1024}, tiny={"feature_channels": 8}),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
