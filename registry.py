@@ -68,7 +68,7 @@ def _maml(cfg: dict, n: int) -> Method:
 
 def _hybrid(cfg: dict, n: int) -> Method:
     return HyperMamlINR(siren_config(cfg), cfg["inner_steps"], cfg["inner_lr"], cfg["meta_sgd"], cfg["first_order"],
-                        cfg["adapt"], cfg["latent_dim"], cfg["hyper_hidden"], channels_last=cfg["fast"])
+                        cfg["adapt"], cfg["latent_dim"], cfg["hyper_hidden"], cfg["head_init"], channels_last=cfg["fast"])
 
 
 @dataclass(frozen=True)

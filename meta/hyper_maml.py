@@ -64,12 +64,15 @@ class HyperMamlINR(MamlINR):
     adapts = True
 
     def __init__(self, siren_cfg: SirenConfig, inner_steps: int, inner_lr: float, meta_sgd: bool, first_order: bool,
-                 adapt: str, latent_dim: int = 128, hyper_hidden: int = 256, channels_last: bool = False):
-        """inner_*, meta_sgd, first_order, adapt: as MamlINR; latent_dim, hyper_hidden: as HyperINR."""
+                 adapt: str, latent_dim: int = 128, hyper_hidden: int = 256, head_init: float = 0.0,
+                 channels_last: bool = False):
+        """inner_*, meta_sgd, first_order, adapt: as MamlINR; latent_dim, hyper_hidden: as HyperINR;
+        head_init: HyperNetwork's (0 = the hypernetwork's head starts at zero, so at init every
+        image gets the base SIREN as its start and this method IS MamlINR, seed for seed)."""
         super().__init__(siren_cfg, inner_steps, inner_lr, meta_sgd, first_order, adapt)  # self.siren, the rates
         # Built in HyperINR's order after the SIREN, so one seed gives HyperINR's initial weights.
         self.latent_source = build_latent_source("conv", 0, latent_dim, channels_last)
-        self.hypernet = HyperNetwork(self.siren, latent_dim, hyper_hidden)  # its base IS self.siren
+        self.hypernet = HyperNetwork(self.siren, latent_dim, hyper_hidden, head_init)  # its base IS self.siren
 
     def initial_params(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, Params]:
         """HyperINR's encode: images (B, 3, H, W), masks (B, 1, H, W) -> latent (B, D), init {name: (B, *shape)}."""

@@ -13,6 +13,7 @@ from analysis.inner_steps import inner_step_table
 from data.pixels import pixel_grid, to_pixels
 from meta.adapt import adapt, masked_mse
 from meta.hyper_maml import HyperMamlINR, adapt_each
+from meta.maml import MamlINR
 from models.hypernet import HyperINR
 from registry import build_method
 from tests.conftest import tiny_config, tiny_flags
@@ -81,7 +82,9 @@ def test_vmap_equals_a_loop_over_images_including_meta_gradients():
 
 def test_meta_gradient_reaches_encoder_hypernetwork_and_rates():
     for first_order in (False, True):
-        method = hybrid(first_order=first_order).train()
+        # head_init > 0: a zero head (the default) passes no gradient to trunk and encoder on the
+        # first step; test_starts_as_maml_and_then_learns_per_image checks the step after.
+        method = hybrid(first_order=first_order, head_init=0.5).train()
         images, masks = toy_images(4)
         rep = method.encode(images, masks, None)
         loss = (method.decode(rep, pixel_grid(8)) - to_pixels(images)).pow(2).mean()
@@ -89,6 +92,32 @@ def test_meta_gradient_reaches_encoder_hypernetwork_and_rates():
         for name, p in method.named_parameters():
             assert p.grad is not None and p.grad.abs().sum() > 0, f"no meta-gradient on {name} (first_order={first_order})"
         assert {n.split(".")[0] for n, _ in method.named_parameters()} == {"siren", "lr_offsets", "latent_source", "hypernet"}
+
+
+def test_starts_as_maml_and_then_learns_per_image():
+    """head_init 0 (the default): at init every image starts from the base SIREN, so the hybrid
+    adapts exactly as MamlINR built from the same seed; one outer step later the hypernetwork's
+    head has moved and the encoder gets a meta-gradient, so starts differ per image."""
+    method = hybrid()
+    torch.manual_seed(0)
+    maml = MamlINR(TINY, inner_steps=2, inner_lr=1e-2, meta_sgd=True, first_order=False, adapt="all")
+    images, masks = toy_images(3)
+    method.eval(), maml.eval()
+    for k in (0, 1, 2):
+        got, want = method.encode(images, masks, None, steps=k), maml.encode(images, masks, None, steps=k)
+        for name in want.params:
+            torch.testing.assert_close(got.params[name], want.params[name], rtol=0, atol=1e-7)
+    method.train()
+    optimizer = torch.optim.Adam(method.parameters(), lr=1e-3)
+    for _ in range(2):
+        optimizer.zero_grad()
+        loss = (method.decode(method.encode(images, masks, None), pixel_grid(8)) - to_pixels(images)).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+    encoder_grad = sum(p.grad.abs().sum() for p in method.latent_source.parameters() if p.grad is not None)
+    assert encoder_grad > 0
+    _, init = method.initial_params(images, masks)  # {name: (B, *shape)}
+    assert all((v[0] - v[1]).abs().max() > 0 for v in init.values())  # per-image starts
 
 
 def test_eval_runs_under_no_grad_and_matches_training_mode():

@@ -89,6 +89,9 @@ class MamlConfig(TrainConfig):
     # --model hybrid only (meta/hyper_maml.py): its conv encoder and hypernetwork, as HyperConfig's
     latent_dim: int = 128
     hyper_hidden: int = 256     # hypernetwork trunk width
+    head_init: float = 0.0      # std of the emitted per-image weight offset at init, in SIREN init stds
+    #                             (models/hypernet.py); 0 = every image starts at one shared init, i.e.
+    #                             the hybrid starts as MAML (README: 0.5, hyper's value, learns far slower)
     # Second-order MAML costs ~25 s per step for 100 images at 48 px on 2 CPU cores (the inner
     # loop always fits all observed pixels), so a ~10 minute CPU run takes few images per step.
     # Adam at 3e-3 diverged in a short test run; 1e-3 learns fast and stayed stable.
