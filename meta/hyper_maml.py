@@ -13,9 +13,15 @@ Everything (encoder, hypernetwork with its base SIREN, rates) trains end to end 
 trainer's outer loss, second order by default.
 
 Why both: the hypernetwork alone fits its 100 training icons well in one pass but its encoder
-memorizes them (11 dB on unseen icons); MAML fits any icon from one shared init but in 3 steps
-only to ~27 dB. Here the inner loop corrects whatever the encoder gets wrong on an image it
-has never seen, and the hypernetwork gives every image a better start than one shared init.
+memorizes them (unseen icons score at the mean icon's level); MAML fits any icon from one shared
+init, but only as far as 3 steps go. Here the inner loop corrects whatever the encoder gets wrong
+on an image it has never seen, and the hypernetwork can give every image a better start than one
+shared init.
+
+The hypernetwork's head starts at zero (`head_init` 0), so at init every image starts from the
+base SIREN and this method is MAML exactly; per-image starts grow from there as far as they help
+the adapted result. With hyper's random head (0.5: every image starts from a differently
+perturbed init) the hybrid learned far slower (README, question 1).
 
 Capabilities: `adapts` (encode takes a `steps` override). `decodes_latent` is False: after
 adaptation the weights depend on the image's pixels, not on the latent alone, so a blended
