@@ -35,10 +35,10 @@ import torch
 
 from analysis.figures import error_map, make_grid
 from analysis.flat_error import flat_mask, flat_rmse
-from analysis.references import UPSAMPLERS, mean_image, neighbour_fill
+from analysis.references import UPSAMPLERS, mean_image
 from analysis.ssim import ssim
 from data.images import ImageSet, lanczos_resize, load_images
-from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask
+from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask, neighbour_fill
 from data.split import train_split, true_rows, unseen_source
 from errors import UserError
 from models.method import Method, Rep
@@ -91,10 +91,12 @@ def render_all(method: Method, rep: Rep, res: int, batch: int = 100) -> torch.Te
 
 def reference_scores(train: torch.Tensor, heldout: torch.Tensor, unseen: torch.Tensor | None = None,
                      unseen_heldout: torch.Tensor | None = None, hr: torch.Tensor | None = None,
-                     unseen_hr: torch.Tensor | None = None) -> dict[str, float]:
+                     unseen_hr: torch.Tensor | None = None, hr_flat: torch.Tensor | None = None,
+                     unseen_hr_flat: torch.Tensor | None = None) -> dict[str, float]:
     """The trivial references' PSNR (dB, mean over images) by tag, on the pixels the methods
     are scored on. train (N, 3, r, r) with heldout (N, 1, r, r) bool; unseen (K, 3, r, r) with
-    unseen_heldout (K, 1, r, r); hr, unseen_hr (N|K, 3, R, R) true high-resolution renders."""
+    unseen_heldout (K, 1, r, r); hr, unseen_hr (N|K, 3, R, R) true high-resolution renders;
+    hr_flat, unseen_hr_flat: their `flat_mask`s when the caller already has them."""
     observed = ~heldout
     mean = mean_image(train, observed).expand_as(train)  # (N, 3, r, r), from observed training pixels only
     scores = {"reference/mean_icon_train_pixels": psnr(mean, train, observed).mean().item(),
@@ -106,9 +108,9 @@ def reference_scores(train: torch.Tensor, heldout: torch.Tensor, unseen: torch.T
         scores["reference/mean_icon_unseen_heldout"] = psnr(unseen_mean, unseen, unseen_heldout).mean().item()
         scores["reference/neighbours_unseen_heldout"] = psnr(neighbour_fill(unseen, ~unseen_heldout), unseen,
                                                              unseen_heldout).mean().item()
-    for prefix, low, truth in (("", train, hr), ("unseen_", unseen, unseen_hr)):
+    for prefix, low, truth, flat in (("", train, hr, hr_flat), ("unseen_", unseen, unseen_hr, unseen_hr_flat)):
         if low is not None and truth is not None:
-            flat = flat_mask(truth)  # (N, 1, R, R), shared by the upsamplers
+            flat = flat_mask(truth) if flat is None else flat  # (N, 1, R, R), shared by the upsamplers
             for name, resize in UPSAMPLERS.items():
                 tag = f"reference/{prefix}{name}_{truth.shape[-1]}"
                 for metric, value in upsample_scores(resize(low, truth.shape[-1]), truth, flat).items():
@@ -130,7 +132,7 @@ class Evaluator:
                 self.hr_rows = true_rows(hr, "training")  # all, or a folder's images with a true R px version
                 self.lanczos = lanczos_resize(train.images, hr_res)  # (N, 3, R, R)
                 self.lanczos_psnr = psnr(self.lanczos[self.hr_rows], hr.images[self.hr_rows]).mean().item()
-                self.hr_flat = flat_mask(hr.images[self.hr_rows])  # (N, 1, R, R), scored on at every evaluation
+                self.hr_flat = flat_mask(hr.images)  # (N, 1, R, R), for the references and every evaluation
                 self.hr = hr
             except UserError as err:
                 log.info("no upsampling evaluation: %s", err)
@@ -153,12 +155,13 @@ class Evaluator:
                 self.unseen_lanczos_psnr = psnr(lanczos_resize(self.unseen.images, hr_res)[rows],
                                                 truth.images[:unseen_count][rows]).mean().item()
                 self.unseen_hr = truth.images[:unseen_count]
-                self.unseen_hr_flat = flat_mask(self.unseen_hr[rows])
+                self.unseen_hr_flat = flat_mask(self.unseen_hr)  # (K, 1, R, R)
             except UserError as err:
                 log.info("no unseen-image upsampling evaluation: %s", err)
         self.references = reference_scores(
             train.images, heldout, self.unseen.images if self.unseen is not None else None, self.unseen_heldout,
-            self.hr.images if self.hr is not None else None, self.unseen_hr)
+            self.hr.images if self.hr is not None else None, self.unseen_hr,
+            self.hr_flat if self.hr is not None else None, self.unseen_hr_flat if self.unseen_hr is not None else None)
 
     def __call__(self, method: Method, with_images: bool = False) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
         """Returns (scalars by TensorBoard tag, image grids (3, H, W) by tag)."""
@@ -173,7 +176,8 @@ class Evaluator:
         if self.hr is not None:
             hr_res = self.hr.res
             upsampled = render_all(method, rep, hr_res)
-            for metric, value in upsample_scores(upsampled[self.hr_rows], self.hr.images[self.hr_rows], self.hr_flat).items():
+            for metric, value in upsample_scores(upsampled[self.hr_rows], self.hr.images[self.hr_rows],
+                                                 self.hr_flat[self.hr_rows]).items():
                 scalars[f"{metric}/upsample_{hr_res}"] = value
             scalars[f"psnr/lanczos_{hr_res}"] = self.lanczos_psnr
         if self.unseen is not None and method.handles_unseen_images:
@@ -190,7 +194,8 @@ class Evaluator:
                 hr_res = self.unseen_hr.shape[-1]
                 unseen_up = render_all(method, unseen_rep, hr_res)
                 rows = self.unseen_hr_rows
-                for metric, value in upsample_scores(unseen_up[rows], self.unseen_hr[rows], self.unseen_hr_flat).items():
+                for metric, value in upsample_scores(unseen_up[rows], self.unseen_hr[rows],
+                                                 self.unseen_hr_flat[rows]).items():
                     scalars[f"{metric}/unseen_upsample_{hr_res}"] = value
                 scalars[f"psnr/unseen_lanczos_{hr_res}"] = self.unseen_lanczos_psnr
         if with_images:

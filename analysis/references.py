@@ -6,8 +6,9 @@ exactly the same pixels, predictors that learn nothing:
 
     mean_image       the constant mean icon of the training set (over observed pixels only),
                      the best constant prediction in MSE: a method at this level ignores the icon
-    neighbour_fill   every unobserved pixel the mean of its observed 8-neighbours (wider rings
-                     when none is observed): local smoothness, no learning; a method below it on
+    neighbour_fill   (data/pixels.py, since models read it too) every unobserved pixel the mean
+                     of its observed 8-neighbours (wider rings when none is observed): local
+                     smoothness, no learning; a method below it on
                      held-out pixels has learned less about an icon than its neighbours say
     bicubic_resize   PIL bicubic; Lanczos is data.images.lanczos_resize (how icons are resized)
 
@@ -21,7 +22,6 @@ import torch
 from PIL import Image
 
 from data.images import lanczos_resize
-from data.pixels import neighbour_fill  # noqa: F401  (a reference; models read it too, so it lives in data/)
 
 
 def mean_image(images: torch.Tensor, observed: torch.Tensor | None = None) -> torch.Tensor:

@@ -38,8 +38,8 @@ from pathlib import Path
 import torch
 
 from analysis.evaluate import Evaluator, encode_all, psnr, render_all
-from analysis.references import mean_image, neighbour_fill
-from data.pixels import pixel_grid, to_pixels
+from analysis.references import mean_image
+from data.pixels import neighbour_fill, pixel_grid, to_pixels
 from models.method import Method
 
 TRACK_COUNT = 16  # training icons and unseen icons each

@@ -13,9 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from analysis.evaluate import Evaluator
-from analysis.references import neighbour_fill
 from data.images import load_images
-from data.pixels import heldout_mask
+from data.pixels import heldout_mask, neighbour_fill
 from models.method import Method, Rep
 from registry import build_method
 from train.config import method_config

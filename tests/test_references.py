@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from analysis.evaluate import psnr, reference_scores
-from analysis.references import bicubic_resize, mean_image, neighbour_fill
+from analysis.references import bicubic_resize, mean_image
 from data.images import lanczos_resize, load_images
-from data.pixels import heldout_mask
+from data.pixels import heldout_mask, neighbour_fill
 
 
 def smooth_images(n: int = 6, res: int = 32, seed: int = 0) -> torch.Tensor:

@@ -119,8 +119,8 @@ def test_curve_figure_draws_every_series_with_ticks(tmp_path):
 def test_tracker_unseen_score_is_the_full_evaluations_on_its_icons():
     """Decoding only the held-out pixels gives the same number as rendering and masking."""
     from analysis.evaluate import encode_all, psnr, render_all
-    from analysis.references import neighbour_fill
     from data.images import load_images
+    from data.pixels import neighbour_fill
 
     train = load_images("icons100", 48)
     evaluator = Evaluator(train, heldout_mask(100, 48), hr_res=0, unseen_count=20)
