@@ -76,6 +76,10 @@ def validate(cfg) -> None:
         raise UserError(f"--lr must be positive, got {cfg.lr}")
     if not 0 <= getattr(cfg, "lr_final", 1) <= 1:
         raise UserError(f"--lr-final is a fraction of --lr in [0, 1], got {cfg.lr_final}")
+    if not 0 < getattr(cfg, "support", 1) <= 1:
+        raise UserError(f"--support is a fraction of the training pixels in (0, 1], got {cfg.support}")
+    if not 0 <= getattr(cfg, "augment", 0) <= 1:
+        raise UserError(f"--augment is a probability in [0, 1], got {cfg.augment}")
 
 
 def check_out_folder(path) -> Path:

@@ -124,3 +124,25 @@ def change_batch(images: torch.Tensor, heldout: torch.Tensor, states: torch.Tens
         rows = turns.nonzero()[:, 0].to(images.device)  # (M,)
         frames = frames.index_copy(0, rows, hue_rotate_batch(frames[rows], states[turns.cpu(), 4]))
     return frames, valid
+
+
+def mirror_and_turn(images: torch.Tensor, read: torch.Tensor, coords: torch.Tensor, targets: torch.Tensor,
+                    mirror: torch.Tensor, degrees: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """A training step's exact variants of its icons: icon b mirrored left-right where mirror[b],
+    and its hue turned by degrees[b] (0 = unchanged). Both act pixel by pixel, with no resampling,
+    so held-out pixels stay held out and nothing leaks.
+
+    images (B, 3, H, W) and read (B, 1, H, W): what the method reads; coords (B, P, 2) and targets
+    (B, P, 3): where and what the loss scores. A mirrored icon's pixel at (x, y) is the original's
+    at (-x, y): its images and masks flip, its coordinates negate x, its targets stay.
+    Returns (images, read, coords, targets), changed alike.
+    """
+    flip = mirror.to(images.device)[:, None, None, None]  # (B, 1, 1, 1)
+    images = torch.where(flip, images.flip(-1), images)
+    read = torch.where(flip, read.flip(-1), read)
+    sign = torch.where(mirror.to(coords.device), -1.0, 1.0)  # (B,)
+    coords = torch.stack([coords[..., 0] * sign[:, None], coords[..., 1]], dim=-1)  # (B, P, 2)
+    turn = degrees.to(images.device, images.dtype)  # (B,)
+    images = hue_rotate_batch(images, turn)
+    targets = hue_rotate_batch(targets.transpose(1, 2)[..., None], turn)[..., 0].transpose(1, 2)  # (B, P, 3)
+    return images, read, coords, targets

@@ -42,6 +42,11 @@ class TrainConfig:
     #                                 folder's own held-back images (data/split.py), icons-large's test split
     #                                 for the bundled sets
     unseen_count: int = 100         # how many unseen images to score
+    support: float = 1.0            # fraction of each image's training pixels the encoder / inner loop reads in a
+    #                                 step, drawn afresh every step; the loss still scores all of them, so <1
+    #                                 trains a method to predict pixels it did not read (a support/query split)
+    augment: float = 0.0            # chance that a step's icon is changed exactly (data/augment.mirror_and_turn):
+    #                                 mirrored half the time and hue-turned by a uniform angle; 0 = off
     # SIREN body, shared by every method
     hidden: int = 64
     hidden_layers: int = 3

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from cli import check_out_folder, check_replaceable, resolve_device
+from data.augment import mirror_and_turn
 from data.images import load_images
 from data.pixels import heldout_mask
 from data.split import train_split
@@ -152,8 +153,17 @@ class Run:
                  else torch.arange(n, device=self.device))  # (B,), the same on every rank
         # Pixels for the whole batch on every rank, so every rank's generator advances alike.
         coords, targets = self.sampler.sample(index, cfg.pixels, self.gen)  # (B, P, 2), (B, P, 3)
+        # Drawn for the whole batch, so every rank's generator advances alike.
+        images, read = self.images[index], self.observed[index]  # (B, 3, H, W), (B, 1, H, W): what the method reads
+        if cfg.support < 1:
+            read = read & (torch.rand(read.shape, generator=self.gen, device=self.device) < cfg.support)
+        if cfg.augment > 0:
+            draw = torch.rand(3, len(index), generator=self.gen, device=self.device)  # (3, B)
+            changed = draw[0] < cfg.augment  # (B,)
+            images, read, coords, targets = mirror_and_turn(
+                images, read, coords, targets, changed & (draw[1] < 0.5), changed * (360 * draw[2] - 180))
         mine = shard(index, self.info)  # this rank's images (all of them in one process)
-        pred, penalty = self.model(self.images[mine], self.observed[mine], mine, shard(coords, self.info))
+        pred, penalty = self.model(shard(images, self.info), shard(read, self.info), mine, shard(coords, self.info))
         mse = (pred - shard(targets, self.info)).pow(2).mean()
         loss = mse + penalty
         self.guard.check(self.step_count, loss, mse)  # before the step: a bad loss never reaches the weights
