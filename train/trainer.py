@@ -1,7 +1,9 @@
 """The one training loop, shared by train_hyper.py and train_maml.py.
 
 A step: pick images, encode them from their observed (non-held-out) pixels, decode at a
-sample of training pixels, MSE + the method's penalty, Adam. Every `eval_every` steps the
+sample of training pixels, MSE + the method's penalty, Adam. Optionally the method reads only
+a random part of the observed pixels (`--support`) and the step's icons are mirrored and
+hue-turned (`--augment`, data/augment.mirror_and_turn). Every `eval_every` steps the
 shared `Evaluator` logs the same TensorBoard tags for every method, and every `track_every`
 steps a cheap one on 16 + 16 icons writes track/* and track.jsonl (analysis/track.py); every `ckpt_every`
 steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RNG).
