@@ -142,7 +142,12 @@ def mirror_and_turn(images: torch.Tensor, read: torch.Tensor, coords: torch.Tens
     read = torch.where(flip, read.flip(-1), read)
     sign = torch.where(mirror.to(coords.device), -1.0, 1.0)  # (B,)
     coords = torch.stack([coords[..., 0] * sign[:, None], coords[..., 1]], dim=-1)  # (B, P, 2)
-    turn = degrees.to(images.device, images.dtype)  # (B,)
-    images = hue_rotate_batch(images, turn)
-    targets = hue_rotate_batch(targets.transpose(1, 2)[..., None], turn)[..., 0].transpose(1, 2)  # (B, P, 3)
+    turns = degrees != 0  # (B,): like change_batch, only the rows that change pay for the hue turn
+    if bool(turns.any()):
+        rows = turns.nonzero()[:, 0]  # (M,)
+        turn = degrees[rows].to(images.device, images.dtype)  # (M,)
+        rows = rows.to(images.device)
+        images = images.index_copy(0, rows, hue_rotate_batch(images[rows], turn))
+        as_image = targets[rows].transpose(1, 2)[..., None]  # (M, 3, P, 1): the HSV helpers' layout
+        targets = targets.index_copy(0, rows, hue_rotate_batch(as_image, turn)[..., 0].transpose(1, 2))
     return images, read, coords, targets

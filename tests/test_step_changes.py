@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+import train_maml
 from data.augment import hue_rotate_batch, mirror_and_turn
 from data.pixels import heldout_mask, pixel_grid, to_pixels
+from errors import UserError
 from train.config import method_config
 from train.trainer import Run
 
@@ -81,8 +83,6 @@ def test_augment_changes_icons_and_keeps_the_step_consistent(shapes_dir, tmp_pat
 
 
 def test_bad_support_and_augment_are_refused(tmp_path):
-    import train_maml
-    from errors import UserError
     for flag, value in (("--support", "0"), ("--support", "1.5"), ("--augment", "-0.1")):
         with pytest.raises(UserError, match=flag):
             train_maml.main([flag, value, "--out", str(tmp_path / "run")])

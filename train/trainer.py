@@ -153,20 +153,23 @@ class Run:
             group["lr"] = cfg.lr * lr_factor(self.progress(), cfg.lr_final)
         index = (torch.randperm(n, generator=self.gen, device=self.device)[:cfg.batch] if cfg.batch < n
                  else torch.arange(n, device=self.device))  # (B,), the same on every rank
-        # Pixels for the whole batch on every rank, so every rank's generator advances alike.
+        # Pixels, support masks and changes are drawn for the whole batch on every rank, so every
+        # rank's generator advances alike; each rank then works on its own shard only.
         coords, targets = self.sampler.sample(index, cfg.pixels, self.gen)  # (B, P, 2), (B, P, 3)
-        # Drawn for the whole batch, so every rank's generator advances alike.
-        images, read = self.images[index], self.observed[index]  # (B, 3, H, W), (B, 1, H, W): what the method reads
+        read = self.observed[index]  # (B, 1, H, W): what the encoder / inner loop reads
         if cfg.support < 1:
             read = read & (torch.rand(read.shape, generator=self.gen, device=self.device) < cfg.support)
         if cfg.augment > 0:
             draw = torch.rand(3, len(index), generator=self.gen, device=self.device)  # (3, B)
             changed = draw[0] < cfg.augment  # (B,)
-            images, read, coords, targets = mirror_and_turn(
-                images, read, coords, targets, changed & (draw[1] < 0.5), changed * (360 * draw[2] - 180))
+            mirror, degrees = changed & (draw[1] < 0.5), changed * (360 * draw[2] - 180)  # (B,), (B,)
         mine = shard(index, self.info)  # this rank's images (all of them in one process)
-        pred, penalty = self.model(shard(images, self.info), shard(read, self.info), mine, shard(coords, self.info))
-        mse = (pred - shard(targets, self.info)).pow(2).mean()
+        images, read, coords, targets = self.images[mine], *(shard(t, self.info) for t in (read, coords, targets))
+        if cfg.augment > 0:
+            images, read, coords, targets = mirror_and_turn(
+                images, read, coords, targets, shard(mirror, self.info), shard(degrees, self.info))
+        pred, penalty = self.model(images, read, mine, coords)
+        mse = (pred - targets).pow(2).mean()
         loss = mse + penalty
         self.guard.check(self.step_count, loss, mse)  # before the step: a bad loss never reaches the weights
         self.optimizer.zero_grad(set_to_none=True)
