@@ -64,11 +64,10 @@ def is_fit_block(block: str) -> bool:
 
 
 def test_results_tables_in_readme_are_the_studys():
-    """The README's tables are the committed runs' verbatim: questions 1 and 2a from the third
-    run (results/study3), the interpolation and benchmark tables of 2b and 3 from the first
-    (results/study). The README may place them in different sections."""
-    third, first = study_blocks("study3"), study_blocks("study")
-    wanted = [b for b in third if is_fit_block(b)] + [b for b in first if not is_fit_block(b)]
+    """The README's tables are the committed run's (results/study) verbatim: the main table,
+    the upsampling and inner-step tables, the interpolation and benchmark tables. The README
+    may place them in different sections."""
+    wanted = study_blocks("study")
     assert len(wanted) >= 8 and sum(is_fit_block(b) for b in wanted) >= 4
     for block in wanted:
         assert block in README, f"README lacks this block of a committed results.md: paste it\n{block[:300]}"
