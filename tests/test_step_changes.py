@@ -13,11 +13,15 @@ from train.config import method_config
 from train.trainer import Run
 
 
+def pixel_index(coords: torch.Tensor, res: int) -> torch.Tensor:
+    """coords (B, P, 2) at pixel centres of a res x res grid -> flat row-major pixel indices (B, P)."""
+    ix = ((coords + 1) * res - 1).div(2).round().long()  # (B, P, 2) column, row
+    return ix[..., 1] * res + ix[..., 0]
+
+
 def pixel_at(images: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     """images (B, 3, R, R), coords (B, P, 2) at pixel centres -> the pixels there (B, P, 3)."""
-    res = images.shape[-1]
-    ix = ((coords + 1) * res - 1).div(2).round().long()  # (B, P, 2) column, row
-    flat = ix[..., 1] * res + ix[..., 0]  # (B, P)
+    flat = pixel_index(coords, images.shape[-1])  # (B, P)
     return to_pixels(images).gather(1, flat[..., None].expand(-1, -1, 3))
 
 
@@ -78,8 +82,7 @@ def test_augment_changes_icons_and_keeps_the_step_consistent(shapes_dir, tmp_pat
     # the read mask is the (possibly mirrored) observed mask: as many pixels, none held out after the change
     assert torch.equal(masks.sum((1, 2, 3)), run.observed[index].sum((1, 2, 3)))
     # the scored coordinates are the pixels the changed icon reads
-    ix = ((coords + 1) * 12 - 1).div(2).round().long()  # (B, P, 2)
-    assert masks.flatten(1).gather(1, ix[..., 1] * 12 + ix[..., 0]).all()
+    assert masks.flatten(1).gather(1, pixel_index(coords, 12)).all()
 
 
 def test_bad_support_and_augment_are_refused(tmp_path):
