@@ -1,0 +1,167 @@
+"""A shared SIREN modulated per image by a spatial latent grid (Spatial Functa-style).
+
+The hypernetwork of `models/hypernet.py` emits a whole SIREN per image from one vector: it
+learns the training icons, not icons (unseen icons score below the mean icon). The INRs that
+generalize emit *modulations of one shared base network* instead (Functa / COIN++, Dupont et
+al. 2022: per-layer shifts from a latent), and read them from a *latent grid* at each
+coordinate (Spatial Functa, Bauer et al. 2023). Here:
+
+    z      = encoder(image * mask, mask)              (B, C, G, G)  the per-image representation
+    m      = hyper(z)                                 (B, M, G, G)  per-cell modulations (1x1 map)
+    m(x)   = bilinear read of m at coordinate x       (B, P, M)
+    h_k    = sin(w0 * ((1 + a_k(x)) * (W_k h_{k-1} + b_k) + s_k(x)))  shared base W_k, b_k
+    rgb(x) = W_out h_L + b_out
+
+`modulation="shift"` uses the shifts s_k only (Functa), `"film"` adds the scales a_k. The
+hypernetwork's last layer starts at zero, so at init every image gets m = 0: the method is
+its base SIREN (with the SIREN init, Sitzmann et al. 2020 sec. 3.2) and a test checks it.
+`hyper_hidden = 0` makes the map linear, as in Functa: then blending two latents and blending
+their modulations are the same path.
+
+A Rep holds the grid (`latent`, B x C*G*G floats: what is stored, compared and blended) and
+the modulation grids (`params`, {"modulations.k": (B, H or 2H, G, G)}: the per-image
+"weights" of the shared base, which `decode` reads). Optional Meta-SGD steps (Li et al. 2017)
+on the grid only, as functa adapts its latent and not the network: `encode(..., steps=k)`
+takes k gradient steps on the observed pixels from the encoder's grid (k = 0: one pass).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from data.pixels import pixel_grid, to_pixels
+from models.method import Method, Rep, rgb_from_output
+from models.siren import Params, Siren, SirenConfig
+
+MODULATIONS = ("shift", "film")
+
+
+class GridEncoder(nn.Module):
+    """(images, masks) -> latent grid (B, C, G, G) for any input resolution >= G.
+
+    Full-resolution stem, stride-2 convolutions down towards G (a masked average pool makes
+    the last step exact for any size), then residual 3x3 blocks at grid resolution so each
+    cell sees its neighbours' context (the receptive field spans several cells)."""
+
+    def __init__(self, grid: int, channels: int, res: int, width: int = 64, blocks: int = 2):
+        super().__init__()
+        self.grid = grid
+        downs = max(0, int(math.log2(res // grid)))  # 48 px: G=24 -> 1, 12 -> 2, 6 -> 3
+        layers: list[nn.Module] = [nn.Conv2d(4, width, 3, padding=1), nn.ReLU()]
+        for _ in range(downs):
+            layers += [nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU()]
+        self.down = nn.Sequential(*layers)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
+                                                  nn.Conv2d(width, width, 3, padding=1)) for _ in range(blocks))
+        self.out = nn.Conv2d(width, channels, 1)
+        for module in self.modules():  # He init for the ReLU stack (He et al. 2015)
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+        for block in self.blocks:  # residual branches start small, so the stack starts near the identity
+            block[-1].weight.data.mul_(0.1)
+
+    def forward(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        m = masks.to(images.dtype)  # (B, 1, H, W)
+        x = self.down(torch.cat([(1 - images) * m, m], 1))  # (B, W, h, h), white = 0
+        if x.shape[-1] != self.grid:
+            x = nn.functional.adaptive_avg_pool2d(x, self.grid)  # (B, W, G, G)
+        for block in self.blocks:
+            x = torch.relu(x + block(x))
+        return self.out(x)  # (B, C, G, G)
+
+
+class ModulatedINR(Method):
+    decodes_latent = True   # params_from_latent maps any grid (e.g. a blend) to modulations
+    emits_weights = False   # a Rep holds modulation grids, not per-image SIREN weights
+    adapts = True           # encode takes `steps`: gradient steps on the latent grid
+
+    def __init__(self, siren_cfg: SirenConfig, res: int, grid: int = 12, channels: int = 16,
+                 modulation: str = "shift", hyper_hidden: int = 0, latent_steps: int = 0, latent_lr: float = 1e-2):
+        super().__init__()
+        if modulation not in MODULATIONS:
+            raise ValueError(f"unknown modulation {modulation!r}: use {' or '.join(MODULATIONS)}")
+        if siren_cfg.activation != "sine" or siren_cfg.encoding != "none":
+            raise ValueError("the modulated method modulates a SIREN: use --activation sine --encoding none")
+        self.siren = Siren(siren_cfg)  # the shared base, SIREN init
+        self.res, self.grid, self.channels, self.modulation = res, grid, channels, modulation
+        self.hidden_count = siren_cfg.hidden_layers + 1  # sine layers, each modulated
+        per_layer = siren_cfg.hidden * (2 if modulation == "film" else 1)
+        self.sizes = [per_layer] * self.hidden_count
+        self.encoder = GridEncoder(grid, channels, res)
+        out = sum(self.sizes)
+        self.hyper = (nn.Conv2d(channels, out, 1) if hyper_hidden == 0 else
+                      nn.Sequential(nn.Conv2d(channels, hyper_hidden, 1), nn.ReLU(), nn.Conv2d(hyper_hidden, out, 1)))
+        last = self.hyper if hyper_hidden == 0 else self.hyper[-1]
+        nn.init.zeros_(last.weight)  # m = 0 at init: every image starts as the base SIREN
+        nn.init.zeros_(last.bias)
+        self.latent_steps = latent_steps
+        # Meta-SGD: one learned rate per latent entry, stored as a log so it stays positive.
+        self.log_rate = nn.Parameter(torch.full((channels, grid, grid), math.log(latent_lr)))
+
+    # -- sizes --------------------------------------------------------------------------------
+    @property
+    def floats_per_image(self) -> int:
+        """What a Rep stores per image: the latent grid."""
+        return self.channels * self.grid * self.grid
+
+    # -- the interface --------------------------------------------------------------------------
+    def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor | None = None,
+               steps: int | None = None) -> Rep:
+        """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool -> Rep(latent (B, C*G*G), params)."""
+        z = self.encoder(images, masks)  # (B, C, G, G)
+        steps = self.latent_steps if steps is None else steps
+        if steps:
+            z = self._refine(z, images, masks.bool(), steps)
+        latent = z.flatten(1)  # (B, C*G*G)
+        return Rep(latent=latent, params=self.params_from_latent(latent))
+
+    def params_from_latent(self, latent: torch.Tensor) -> Params:
+        z = latent.view(len(latent), self.channels, self.grid, self.grid)  # (B, C, G, G)
+        mods = self.hyper(z).split(self.sizes, dim=1)  # [(B, H or 2H, G, G)] per sine layer
+        return {f"modulations.{k}": m for k, m in enumerate(mods)}
+
+    def decode(self, rep: Rep, coords: torch.Tensor) -> torch.Tensor:
+        """coords (P, 2) or (B, P, 2) in [-1, 1] -> rgb (B, P, 3) in [0, 1] space."""
+        grids = [rep.params[f"modulations.{k}"] for k in range(self.hidden_count)]
+        b = len(grids[0])
+        coords = coords.expand(b, -1, -1) if coords.dim() == 2 else coords  # (B, P, 2)
+        stacked = torch.cat(grids, 1)  # (B, M, G, G)
+        read = nn.functional.grid_sample(stacked, coords[:, :, None], mode="bilinear", padding_mode="border",
+                                         align_corners=False)[..., 0].mT  # (B, P, M)
+        mods = read.split(self.sizes, dim=-1)  # [(B, P, H or 2H)]
+        w0, x = self.siren.cfg.w0, coords
+        for k in range(self.hidden_count):
+            layer = self.siren.layers[k]
+            h = x @ layer.weight.mT + layer.bias  # (B, P, H)
+            if self.modulation == "film":
+                scale, shift = mods[k].chunk(2, dim=-1)  # (B, P, H) each
+                h = h + scale * h
+            else:
+                shift = mods[k]
+            x = torch.sin(w0 * (h + shift))  # (B, P, H)
+        last = self.siren.layers[-1]
+        return rgb_from_output(x @ last.weight.mT + last.bias)  # (B, P, 3)
+
+    # -- inner steps on the grid ----------------------------------------------------------------
+    def _refine(self, z: torch.Tensor, images: torch.Tensor, masks: torch.Tensor, steps: int) -> torch.Tensor:
+        """`steps` Meta-SGD steps on each image's grid, on its observed pixels. The loss is a sum
+        over images of each image's mean squared error, so image b's step depends on image b only
+        (batched = per image). Differentiable in training (second order); under no_grad too."""
+        coords = pixel_grid(images.shape[-1], images.device)  # (P, 2)
+        target = to_pixels(images)  # (B, P, 3)
+        weight = to_pixels(masks.to(images.dtype))  # (B, P, 1)
+        count = weight.sum(1).clamp_min(1)  # (B, 1)
+        rate = self.log_rate.exp()  # (C, G, G)
+        create = torch.is_grad_enabled() and self.training
+        with torch.enable_grad():
+            if not z.requires_grad:
+                z = z.detach().requires_grad_()
+            for _ in range(steps):
+                pred = self.decode(Rep(params=self.params_from_latent(z.flatten(1))), coords)  # (B, P, 3)
+                loss = ((pred - target).pow(2) * weight).sum((1, 2)).div(count[:, 0]).sum()
+                grad, = torch.autograd.grad(loss, z, create_graph=create)
+                z = z - rate * grad  # (B, C, G, G)
+        return z if create else z.detach()
