@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from data.augment import change_batch, draw_changes
+from data.augment import change_batch, draw_changes_on
 from errors import UserError
 from data.pixels import pixel_grid, to_pixels
 from models.hypernet import HyperINR
@@ -95,30 +95,35 @@ class InterpHyperINR(HyperINR):
     def make_batch(self, images: torch.Tensor, masks: torch.Tensor, t: torch.Tensor | None = None,
                    gen: torch.Generator | None = None) -> InterpBatch:
         """Draw K icons of the batch, their changes and in-betweens. images (B, 3, H, W);
-        masks (B, 1, H, W) bool, True = observed; t (K,) to force the blend positions."""
-        b = len(images)
+        masks (B, 1, H, W) bool, True = observed; t (K,) to force the blend positions; gen: a
+        generator of the images' device (default: the run's, `self.generator`). Everything is
+        drawn on that device: no value goes through the host (a GPU's queue never waits)."""
+        gen = self.generator if gen is None else gen
+        b, device = len(images), images.device
         k = max(1, min(b, round(self.interp_share * b)))
-        pick = torch.randperm(b, generator=gen)[:k].to(images.device)  # (K,)
-        p0, p1, _ = draw_changes(k, gen)  # (K, 5) each
+        pick = torch.randperm(b, generator=gen, device=device)[:k]  # (K,)
+        p0, p1 = draw_changes_on(k, gen, device)  # (K, 5) each
         if t is None:
-            t = torch.rand(k, generator=gen)  # (K,)
+            t = torch.rand(k, generator=gen, device=device)  # (K,)
             t = t.round() if self.interp_blend == "ends" else t  # "ends": 0 or 1, reconstruction only
-        t = t.float().cpu()
+        t = t.to(device, torch.float32)
         pt = torch.lerp(p0, p1, t[:, None])  # (K, 5), exactly p0 at t = 0 and p1 at t = 1
-        states = torch.cat([p0, p1, pt])  # (3K, 5), on the CPU (only which rows change is read from it)
+        states = torch.cat([p0, p1, pt])  # (3K, 5)
         src = images[pick].repeat(3, 1, 1, 1)  # (3K, 3, H, W)
         heldout = (~masks[pick].bool()).repeat(3, 1, 1, 1)  # (3K, 1, H, W)
         frames, valid = change_batch(src, heldout, states)  # (3K, 3, H, W), (3K, 1, H, W)
         if self.interp_blend == "both":
-            blend_latent = torch.arange(k, device=images.device) % 2 == 0  # (K,)
+            blend_latent = torch.arange(k, device=device) % 2 == 0  # (K,)
         else:
-            blend_latent = torch.full((k,), self.interp_blend != "weights", device=images.device)
-        return InterpBatch(pick, frames[:2 * k], t.to(images.device), frames[2 * k:], valid[2 * k:], blend_latent)
+            blend_latent = torch.full((k,), self.interp_blend != "weights", device=device)
+        return InterpBatch(pick, frames[:2 * k], t, frames[2 * k:], valid[2 * k:], blend_latent)
 
     def interp_loss(self, batch: InterpBatch, z0: torch.Tensor, z1: torch.Tensor,
                     gen: torch.Generator | None = None) -> torch.Tensor:
         """Masked MSE of the decoded blends against the true in-betweens, at `interp_pixels`
-        random valid pixels per in-between (all valid ones when 0). z0, z1 (K, D)."""
+        random valid pixels per in-between (all valid ones when 0). z0, z1 (K, D); gen: as
+        `make_batch`'s."""
+        gen = self.generator if gen is None else gen
         t = batch.t[:, None]  # (K, 1)
         z_t = torch.lerp(z0, z1, t)  # (K, D)
         h_t = torch.lerp(self.hypernet.trunk(z0), self.hypernet.trunk(z1), t)  # (K, H)
@@ -129,7 +134,7 @@ class InterpHyperINR(HyperINR):
         valid = batch.valid.view(k, -1)  # (K, HW)
         truth = to_pixels(batch.truth)  # (K, HW, 3)
         if self.interp_pixels and self.interp_pixels < res * res:
-            score = torch.rand(valid.shape, generator=gen).to(z0.device).masked_fill(~valid, -1.0)  # (K, HW)
+            score = torch.rand(valid.shape, generator=gen, device=z0.device).masked_fill(~valid, -1.0)  # (K, HW)
             idx = score.topk(self.interp_pixels, dim=1).indices  # (K, P), valid ones first
             coords, valid = grid[idx], valid.gather(1, idx)  # (K, P, 2), (K, P)
             truth = truth.gather(1, idx[..., None].expand(-1, -1, 3))  # (K, P, 3)

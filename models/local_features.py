@@ -81,7 +81,9 @@ class LocalINR(Method):
         out, total = 0.0, 0.0
         below = pos.floor()  # (B, P, 2) the centre at or before the point on each axis
         for dx, dy in CORNERS:
-            cell = (below + pos.new_tensor([dx, dy])).clamp(0, r - 1)  # (B, P, 2) one of the 4 centres around it
+            # one of the 4 centres around it, (B, P, 2); offsets added as Python numbers (a tensor of
+            # them would be a host-to-device copy, i.e. a sync, per corner and decode)
+            cell = torch.stack([below[..., 0] + dx, below[..., 1] + dy], -1).clamp(0, r - 1)
             rel = pos - cell  # (B, P, 2) in pixels, in [-1, 1] inside the image
             index = (cell[..., 1] * r + cell[..., 0]).long()  # (B, P) row-major
             f = feats.gather(1, index[..., None].expand(-1, -1, c))  # (B, P, C)

@@ -72,8 +72,12 @@ class Method(nn.Module):
     #: a Rep carries per-image SIREN weights (B x the SIREN's size): train/memory.py counts them
     emits_weights: bool = True
     #: `encode(images, masks, index, steps=k)` runs k inner gradient steps (k = 0: the start point)
-    #: instead of its default number; analysis/inner_steps.py tabulates PSNR against k
+    #: instead of its default number; analysis/scoring/inner_steps.py tabulates PSNR against k
     adapts: bool = False
+    #: the run's step generator (on the training device), set by train.trainer.Run: a method that
+    #: draws random numbers in its training forward (hyper_interp) draws them from it, so a run is
+    #: seeded by --seed alone and resumes exactly; None outside training (torch's global RNG)
+    generator: torch.Generator | None = None
 
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor) -> Rep:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool, True = observed;
