@@ -20,6 +20,10 @@ import torch
 from errors import UserError
 
 CHOICES = {"activation": ("sine", "relu"), "encoding": ("none", "positional", "fourier")}
+# Integer fields that must be > 0 (every other integer field must be >= 0, except SIGNED).
+POSITIVE = {"steps", "batch", "res", "eval_every", "image_every", "ckpt_every", "hidden", "latent_dim", "hyper_hidden",
+            "feature_channels", "interp_res"}
+SIGNED = {"seed"}
 
 
 def run_main(main, argv=None) -> None:
@@ -63,9 +67,11 @@ def parse_config(cls, argv=None, choices: dict | None = None):
 
 def validate(cfg) -> None:
     """Reject values that cannot be meant, with a one-line fix."""
-    for name in ("steps", "batch", "res", "eval_every", "image_every", "ckpt_every", "hidden"):
-        if getattr(cfg, name, 1) <= 0:
-            raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(cfg, name)}")
+    for f in fields(cfg):  # a negative count means nothing, yet would run (--inner-steps -1: no inner step)
+        value = getattr(cfg, f.name)
+        if type(value) is int and f.name not in SIGNED and value < (1 if f.name in POSITIVE else 0):
+            least = "positive" if f.name in POSITIVE else ">= 0"
+            raise UserError(f"--{f.name.replace('_', '-')} must be {least}, got {value}")
     for name, value in vars(cfg).items():
         if isinstance(value, float) and not math.isfinite(value):
             raise UserError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
@@ -120,4 +126,28 @@ def resolve_device(name: str) -> torch.device:
         raise UserError(f"--device {name!r} is not a device: use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {name} asked for, but no CUDA GPU is visible: use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise UserError(f"--device {name}: only {count} GPU{'s' if count != 1 else ''} visible (cuda:0 to "
+                        f"cuda:{count - 1}): pass one of those, or --device cuda")
+    if device.type == "cuda":
+        keep_fp32_matmuls()
     return device
+
+
+def keep_fp32_matmuls() -> None:
+    """Full fp32 (IEEE) matmuls on CUDA, set once for every script (resolve_device calls it).
+
+    Why: w0 = 30 is folded into SIREN's first layer, so its pre-activations reach |h| ~ 42.
+    With TF32's 10 mantissa bits sin(h) errs by ~0.009 (bf16: up to 0.18; measured on CPU by
+    rounding to each format), which caps a fit near 40 dB. PyTorch's default for
+    matmuls is fp32 today, but that is a process-wide setting any library may change, so it is
+    pinned here. Convolutions (the conv encoder) keep cuDNN's default: no sine follows them
+    directly, and a lower precision there is untested (docs/gpu.md).
+    """
+    matmul = torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision"):  # torch >= 2.9; mixing it with the legacy flags is an error there
+        matmul.fp32_precision = "ieee"
+    else:
+        matmul.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")

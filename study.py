@@ -15,7 +15,7 @@ and the same wall-clock training budget. Outputs in --out:
     interpolation/<method>/   per pair: sheet.png (one row per mode), strips, GIFs, metrics
     interpolation_pair<k>.png every method's rows for pair k (3 similar pairs, then 1 dissimilar)
     curves.png                PSNR on a fixed subset against training seconds, one panel per method,
-                              with the trivial references (runs/<method>/track.jsonl, analysis/curves.py)
+                              with the trivial references (runs/<method>/track.jsonl, analysis/reporting/curves.py)
     results.md, results.json  the table the README shows (methods and the trivial references)
 """
 from __future__ import annotations
@@ -30,16 +30,16 @@ from PIL import Image
 
 import interpolate
 import similarity
-from analysis.curves import curve_figure
+from analysis.reporting.curves import curve_figure
 from analysis.endpoints import training_set, training_split
 from analysis.figures import from_pil, save_png, stack_labelled
-from analysis.inner_steps import inner_step_table
-from analysis.known_midpoints import build_benchmark
-from analysis.method_benchmark import benchmark_methods, path_sheet
-from analysis.report import inner_step_lines, midpoint_lines, results_table
-from analysis.upsampling import upsample_sheet, upsampled
-from analysis.warp_cache import WarpCache
-from cli import parse_config, resolve_device, run_main
+from analysis.scoring.inner_steps import inner_step_table
+from analysis.interpolation.known_midpoints import build_benchmark
+from analysis.interpolation.method_benchmark import benchmark_methods, path_sheet
+from analysis.reporting.report import inner_step_lines, midpoint_lines, results_table
+from analysis.reporting.upsampling import upsample_sheet, upsampled
+from analysis.interpolation.warp_cache import WarpCache
+from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main, validate
 from data.images import load_images
 from data.split import unseen_source
 from errors import UserError
@@ -158,13 +158,18 @@ def main(argv=None) -> dict:
     unknown = [m for m in names if m not in METHODS]
     if unknown or not names:
         raise UserError(f"unknown method {unknown[0] if unknown else '(none)'} in --methods: use {','.join(METHODS)}")
-    out = Path(cfg.out)
+    # Everything that can be refused is checked before --overwrite deletes anything: the folder,
+    # the device, and every method's training config.
+    out = check_out_folder(cfg.out)
+    device = resolve_device(cfg.device)
+    for name in names:
+        validate(method_config(name, tiny=cfg.quick, data=cfg.data, res=cfg.res, hr_res=cfg.hr_res, seed=cfg.seed))
     if out.exists() and any(out.iterdir()) and not cfg.resume:
         if not cfg.overwrite:
             raise UserError(f"{out} already exists: pass --resume to reuse its runs, --overwrite to replace it, "
                             "or another --out")
+        check_replaceable(out)
         shutil.rmtree(out)
-    device = resolve_device(cfg.device)
     if cfg.quick:  # a smoke run: every step of the pipeline, on as little as exercises it
         cfg = dataclasses.replace(cfg, random_pairs=min(cfg.random_pairs, 3), midpoint_count=min(cfg.midpoint_count, 1),
                                   interp_res=min(cfg.interp_res, 32), frames=min(cfg.frames, 5))
