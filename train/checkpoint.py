@@ -261,8 +261,27 @@ def capture_rng(generator: torch.Generator) -> dict:
     return state
 
 
-def restore_rng(state: dict, generator: torch.Generator) -> None:
-    generator.set_state(state["sampler"])
+def restore_rng(state: dict, generator: torch.Generator, reseed: int) -> bool:
+    """Restore the RNG states of `capture_rng`; returns False when the step generator's state came
+    from another kind of device and `generator` was seeded with `reseed` instead.
+
+    A run may resume on another device (`--device` is a resumable flag). CPU and CUDA generators
+    keep states of different sizes (Mersenne Twister, 5056 bytes; Philox, 16) and each refuses
+    the other's, so such a state cannot be restored: the resumed run then draws a fresh,
+    deterministic stream (not the one it would have drawn). torch's global CPU state always
+    fits; the per-GPU states only where the same number of GPUs is visible.
+    """
+    saved, current = state["sampler"], generator.get_state()
+    exact = saved.dtype == current.dtype and saved.shape == current.shape
+    if exact:
+        try:
+            generator.set_state(saved)
+        except RuntimeError:  # the right size, yet refused: treat it like a foreign state
+            exact = False
+    if not exact:
+        generator.manual_seed(reseed)
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    cuda = state.get("cuda")
+    if isinstance(cuda, list) and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    return exact

@@ -5,7 +5,7 @@ sample of training pixels, MSE + the method's penalty, Adam. Optionally the meth
 a random part of the observed pixels (`--support`) and the step's icons are mirrored and
 hue-turned (`--augment`, data/augment.mirror_and_turn). Every `eval_every` steps the
 shared `Evaluator` logs the same TensorBoard tags for every method, and every `track_every`
-steps a cheap one on 16 + 16 icons writes track/* and track.jsonl (analysis/track.py); every `ckpt_every`
+steps a cheap one on 16 + 16 icons writes track/* and track.jsonl (analysis/scoring/track.py); every `ckpt_every`
 steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RNG).
 
 `Run` holds one run's state and takes one step; `train` is the loop around it (the
@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-import time
 from pathlib import Path
 
 import torch
@@ -42,9 +41,12 @@ from train.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
+from train.clock import StepClock, device_sync, sync_every
 from train.config import RESUMABLE_CHANGES
+from train.device_defaults import for_device
 from train.distributed import (
     DistInfo,
+    all_ok,
     barrier,
     check_batch,
     init_distributed,
@@ -124,7 +126,10 @@ class Run:
         self.optimizer = make_optimizer(self.method.parameters(), cfg.lr, cfg.fast)
         self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        self.step_count, self.elapsed = 0, 0.0
+        self.method.generator = self.gen  # its own draws in a step (hyper_interp) come from the run's stream
+        self.step_count = 0
+        # Seconds of training steps, the device's work included (train/clock.py): the --minutes budget.
+        self.timer, self.sync_every = StepClock(device_sync(device)), sync_every(device)
         # The seconds the lr schedule reads. In one process, `elapsed`; under torchrun the ranks'
         # clocks differ, so `train` sets it to the ranks' agreed value every 10 steps, else
         # their lrs (and then weights) would drift apart.
@@ -133,11 +138,21 @@ class Run:
         if ckpt is not None:
             check_optimizer_state(Path(cfg.out) / "ckpt.pt", ckpt["optimizer"], self.optimizer, self.method)
             self.optimizer.load_state_dict(ckpt["optimizer"])
-            restore_rng(ckpt["rng"], self.gen)
-            self.step_count, self.elapsed = ckpt["step"], ckpt["elapsed"]
+            if not restore_rng(ckpt["rng"], self.gen, reseed=cfg.seed + ckpt["step"]):
+                log.info("the checkpoint's step generator was saved on another kind of device than %s: reseeded "
+                         "(--seed + step), so the resumed run draws other pixels and batches than it would have",
+                         device.type)
+            self.step_count, self.timer.seconds = ckpt["step"], ckpt["elapsed"]
             self.clock = self.elapsed
-        self.model = wrap(self.method, info, device)  # DDP (after loading: it broadcasts rank 0's weights)
+        # DDP (after loading: it broadcasts rank 0's weights). With --inner-steps 0, Meta-SGD's inner
+        # rates take no part in the loss, and DDP refuses parameters without a gradient unless told.
+        self.model = wrap(self.method, info, device, find_unused=getattr(cfg, "inner_steps", 1) == 0)
         self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info))
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds of training steps so far, as of the clock's last reading."""
+        return self.timer.seconds
 
     def progress(self) -> float:
         """Fraction of the budget used (train/schedule.py), on the clock every rank agrees on."""
@@ -145,9 +160,9 @@ class Run:
         return budget_progress(self.step_count, seconds, self.cfg.steps, self.cfg.minutes)
 
     def step(self) -> torch.Tensor:
-        """One optimizer step at the scheduled lr; adds its wall time to `elapsed`. Returns this
-        rank's MSE, a () tensor left on the device (no sync)."""
-        t0 = time.perf_counter()
+        """One optimizer step at the scheduled lr, timed by `timer` (read every `sync_every` steps).
+        Returns this rank's MSE, a () tensor left on the device (no sync)."""
+        self.timer.start()
         cfg, n = self.cfg, self.n
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * lr_factor(self.progress(), cfg.lr_final)
@@ -177,22 +192,39 @@ class Run:
         self.optimizer.step()
         self.step_count += 1
         self.last_loss = loss.detach()
-        self.elapsed += time.perf_counter() - t0
+        if self.step_count % self.sync_every == 0:
+            self.timer.stop()  # on the CPU every step (free); on a GPU where the host syncs anyway
         return mse.detach()
 
     def out_of_time(self) -> bool:
         """Whether the --minutes budget is spent (never with --minutes 0)."""
         cfg, info = self.cfg, self.info
-        if not cfg.minutes:
-            return False
+        if not cfg.minutes or self.step_count % self.sync_every:
+            return False  # on a GPU the clock is read only where the host syncs anyway
+        seconds = self.timer.stop()  # the device's queued work included
         if not info.enabled:
-            return self.elapsed >= 60 * cfg.minutes
+            return seconds >= 60 * cfg.minutes
         # Ranks must stop at the same step and follow the same lr: every 10 steps, where the host
         # syncs anyway, they agree on the clock (the slowest rank's).
         if self.step_count % 10:
             return False
-        self.clock = max_over_ranks(self.elapsed, info, self.device)
+        self.clock = max_over_ranks(seconds, info, self.device)
         return self.clock >= 60 * cfg.minutes
+
+    def save(self, script: str) -> None:
+        """The checkpoint, written by rank 0, on every rank's call: all ranks learn whether the write
+        succeeded and stop together if not (the others would otherwise wait for rank 0 in their next
+        all-reduce until the process group's 30-minute timeout)."""
+        self.guard.flush()  # every rank: a bad step stops them all alike
+        error = None
+        if self.info.is_main:
+            try:
+                self.checkpoint(script)
+            except UserError as err:
+                error = err
+        if not all_ok(error is None, self.info, self.device):
+            raise error or UserError("rank 0 could not write the checkpoint (its error is in its output): "
+                                     "fix that and rerun with --resume")
 
     def checkpoint(self, script: str) -> None:
         self.guard.flush()  # never save weights past an unreported bad step
@@ -220,6 +252,11 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     cfg, ckpt, method = prepare_run(cfg, given, script, info)
     out = Path(cfg.out)
     main = info.is_main
+    if ckpt is None:
+        cfg, changed = for_device(cfg, given, device)  # GPU-sized defaults (train/device_defaults.py)
+        if main and changed:
+            log.info("%s defaults: %s (flags override)", device.type,
+                     ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in changed.items()))
     if main:
         out.mkdir(parents=True, exist_ok=True)
     run = Run(cfg, device, info, ckpt, method)
@@ -238,19 +275,23 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         step = run.step_count
         if step % 10 == 0 or step == cfg.steps:
             run.guard.flush()  # every rank checks its losses before anything reads them
+        tracks, evaluates = cfg.track_every and step % cfg.track_every == 0, step % cfg.eval_every == 0
+        saves = step % cfg.ckpt_every == 0
+        if tracks or evaluates or saves:
+            run.timer.stop()  # what follows is not a step: never charged to --minutes
         if report:
             report.step(mse)
-            if cfg.track_every and step % cfg.track_every == 0:
+            if tracks:
                 report.track()
-            if step % cfg.eval_every == 0:
+            if evaluates:
                 report.evaluate(step % cfg.image_every == 0)
-        if step % cfg.ckpt_every == 0:
-            run.guard.flush()
-            if main:
-                run.checkpoint(script)
+        if saves:
+            run.save(script)
+        elif tracks or evaluates:
+            barrier(info)  # the other ranks wait here, not in their next step's clock
 
-    run.guard.flush()
+    run.timer.stop()
+    run.save(script)
     if not main:
         return {"step": run.step_count, "train_seconds": run.elapsed, "rank": info.rank}
-    run.checkpoint(script)
     return report.finish()
