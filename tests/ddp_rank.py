@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 import train.trainer
+from errors import UserError
 
 runs = []
 original_init = train.trainer.Run.__init__
@@ -24,6 +25,10 @@ def recording_init(self, *args, **kwargs):
 if __name__ == "__main__":
     script, argv = sys.argv[1], sys.argv[2:]
     train.trainer.Run.__init__ = recording_init  # test-only: keep a handle on this rank's run
+    if os.environ.get("FAIL_RANK0_CHECKPOINT") and os.environ["RANK"] == "0":  # test-only: a full disk on rank 0
+        def failing_save(path, state):
+            raise UserError(f"cannot write checkpoint {path} (No space left on device): free disk space")
+        train.trainer.save_checkpoint = failing_save
     importlib.import_module(script).main(argv)
     out = Path(argv[argv.index("--out") + 1])
     torch.save(runs[-1].method.state_dict(), out / f"rank{os.environ['RANK']}.pt")

@@ -76,7 +76,7 @@ def test_a_model_too_large_for_memory_is_refused_before_allocating(capsys, shape
 
 def test_activations_too_large_name_batch_and_pixels(monkeypatch):
     cfg = dataclasses.asdict(HyperConfig(res=64, pixels=0, batch=100, hidden=16, hidden_layers=1, latent_dim=8,
-                                         hyper_hidden=16))
+                                         hyper_hidden=16, hr_res=0))  # no 256 px renders: the step is the most
     monkeypatch.setattr(memory, "available_bytes", lambda device: (10 << 20, "RAM"))  # 10 MiB free
     with pytest.raises(UserError) as err:
         memory.check_fits(cfg, 100, torch.device("cpu"))

@@ -74,3 +74,18 @@ def test_two_ranks_equal_one_process_on_the_whole_batch(shapes_dir, tmp_path, sc
     for name, value in reference.items():
         assert torch.equal(ranks[0][name], ranks[1][name]), name
         assert torch.allclose(ranks[0][name].float(), value.float(), rtol=1e-5, atol=1e-6), name
+
+
+def test_a_failed_checkpoint_on_rank0_stops_every_rank_and_inner_steps_0_trains(shapes_dir, tmp_path):
+    """--inner-steps 0 leaves Meta-SGD's inner rates without a gradient (DDP must be told, or the
+    second step fails); rank 0's failed write reaches the other rank through the success flag
+    instead of leaving it waiting in its next all-reduce."""
+    out = tmp_path / "ddp"
+    args = ["--data", str(shapes_dir), "--out", str(out), *SMALL, "--inner-steps", "0", "--ckpt-every", "3"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+           "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "tests/ddp_rank.py", "train_maml", *args]
+    done = subprocess.run(cmd, cwd=ROOT, env={**ENV, "FAIL_RANK0_CHECKPOINT": "1"}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode != 0
+    assert "No space left on device" in done.stderr, done.stderr[-3000:]  # rank 0, at step 3: steps 1-3 trained
+    assert "rank 0 could not write the checkpoint" in done.stderr, done.stderr[-3000:]  # rank 1 was told

@@ -15,6 +15,7 @@ shows the progress bar. Without WORLD_SIZE (or with 1) nothing here does anythin
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from torch import nn
 
 from errors import UserError
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -51,6 +53,9 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
         if info.local_rank >= torch.cuda.device_count():
             raise UserError(f"LOCAL_RANK {info.local_rank} but only {torch.cuda.device_count()} GPUs are visible: "
                             "start at most one process per GPU (torchrun --nproc_per_node)")
+        if device.index is not None and device.index != info.local_rank and info.is_main:
+            log.warning("--device %s ignored under torchrun: each process takes GPU LOCAL_RANK (cuda:0 to cuda:%d "
+                        "here); choose the GPUs with CUDA_VISIBLE_DEVICES", device, world - 1)
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
@@ -74,13 +79,15 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def wrap(method: nn.Module, info: DistInfo, device: torch.device) -> nn.Module:
-    """DistributedDataParallel around `method` (its `forward` is the training forward), or `method`."""
+def wrap(method: nn.Module, info: DistInfo, device: torch.device, find_unused: bool = False) -> nn.Module:
+    """DistributedDataParallel around `method` (its `forward` is the training forward), or `method`.
+    find_unused: some parameters get no gradient in a step (DDP then looks for them each step)."""
     if not info.enabled:
         return method
     from torch.nn.parallel import DistributedDataParallel
 
-    return DistributedDataParallel(method, device_ids=[device.index] if device.type == "cuda" else None)
+    return DistributedDataParallel(method, device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=find_unused)
 
 
 def shard(index: torch.Tensor, info: DistInfo) -> torch.Tensor:
@@ -102,6 +109,15 @@ def max_over_ranks(value: float, info: DistInfo, device: torch.device) -> float:
     tensor = torch.tensor(float(value), dtype=torch.float64, device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return tensor.item()
+
+
+def all_ok(ok: bool, info: DistInfo, device: torch.device) -> bool:
+    """Whether `ok` holds on every rank, on every rank (an all-reduce: call it on all ranks alike)."""
+    if not info.enabled:
+        return ok
+    flag = torch.tensor(1 if ok else 0, dtype=torch.int32, device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item())
 
 
 def mean_over_ranks(info: DistInfo):

@@ -14,8 +14,15 @@ built and compares an estimate with the memory that is free now:
   `emits_weights`: all but concat); MAML's inner steps repeat the
   SIREN over every pixel and keep the graph for the second-order meta-gradient; the conv
   encoder's feature maps.
-* available: the GPU's free memory (CUDA), or on the CPU the kernel's MemAvailable, lowered
-  to the cgroup's limit when a container sets one. When neither can be read, no check.
+* the training images on the device: the images, the sampler's copy of their pixels and its
+  table of training pixels, and with `--hr-supervision R` the R px images and their table;
+* an evaluation's renders (`Method.render`: up to 100 images at `--hr-res`, 2^20 pixel
+  evaluations in flight, each through a hidden layer and its sine), which come after a step's
+  activations are freed: the larger of the two counts.
+* available: the GPU's free memory (CUDA) plus what torch's caching allocator holds but no
+  tensor uses (an earlier run in the same process, e.g. the study's previous method), or on the
+  CPU the kernel's MemAvailable, lowered to the cgroup's limit when a container sets one.
+  When neither can be read, no check.
 """
 from __future__ import annotations
 
@@ -86,11 +93,34 @@ def activation_bytes(cfg: dict, num_images: int, emits_weights: bool = True) -> 
     return 4 * floats
 
 
+def data_bytes(cfg: dict, num_images: int) -> int:
+    """Bytes of the training images on the device (train.trainer.Run, train.sampler.PixelSampler)."""
+    res, big = cfg["res"], cfg.get("hr_supervision", 0)
+    floats = 2 * num_images * 3 * res * res  # the images and the sampler's pixels
+    longs = num_images * res * res  # the sampler's table of training pixels
+    if big:
+        floats += num_images * 3 * big * big
+        longs += num_images * big * big
+    return 4 * floats + 8 * longs
+
+
+RENDER_CHUNK, RENDER_BATCH = 1 << 20, 100  # Method.render's pixel evaluations in flight; render_all's images
+
+
+def render_bytes(cfg: dict) -> int:
+    """Bytes of one evaluation render (analysis.scoring.evaluate.render_all at --hr-res)."""
+    big = max(cfg.get("hr_res", 0), cfg["res"])
+    chunk = min(RENDER_CHUNK, RENDER_BATCH * big * big)
+    return 4 * (chunk * 2 * cfg["hidden"] + RENDER_BATCH * 3 * big * big)  # a layer's input and output; the renders
+
+
 def available_bytes(device: torch.device) -> tuple[int, str] | None:
     """(free bytes, where) for `device`, or None when it cannot be read."""
     if device.type == "cuda":
         try:
-            return torch.cuda.mem_get_info(device)[0], f"GPU memory on {device}"
+            # mem_get_info counts the allocator's cached blocks as used; they are free to this run
+            cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+            return torch.cuda.mem_get_info(device)[0] + cached, f"GPU memory on {device}"
         except RuntimeError:
             return None
     if device.type != "cpu":
@@ -138,15 +168,19 @@ def check_fits(cfg: dict, num_images: int, device: torch.device) -> None:
         return
     params = sum(p.numel() for p in method.parameters() if p.requires_grad)
     state, acts = params * STATE_BYTES, activation_bytes(cfg, num_images, method.emits_weights)
-    if state + acts <= free[0]:
+    data, renders = data_bytes(cfg, num_images), render_bytes(cfg)
+    if state + data + max(acts, renders) <= free[0]:
         return
-    if state >= acts:
+    if renders > max(state, acts):
+        fix = f"a lower --hr-res or a narrower network (now --hr-res {cfg.get('hr_res', 0)}, --hidden {cfg['hidden']})"
+    elif state >= acts:
         names = [n for n in ("hidden", "hidden_layers", "hyper_hidden", "latent_dim") if n in cfg]
         fix = "a smaller model (now " + ", ".join(f"--{n.replace('_', '-')} {cfg[n]}" for n in names) + ")"
     else:
         fix = (f"fewer images or pixels per step, or a narrower network (now --batch {cfg['batch']}, "
                f"--pixels {cfg['pixels']}, --res {cfg['res']}, --hidden {cfg['hidden']})")
-    raise UserError(f"the {cfg['model']} model would need about {_gib(state + acts)} ({params:,} parameters x "
-                    f"{STATE_BYTES} bytes for weights, gradients and Adam's two moments = {_gib(state)}, plus about "
-                    f"{_gib(acts)} of activations per step), more than the {_gib(free[0])} of {free[1]} free now: "
-                    f"use {fix}")
+    raise UserError(f"the {cfg['model']} model would need about {_gib(state + data + max(acts, renders))} "
+                    f"({params:,} parameters x {STATE_BYTES} bytes for weights, gradients and Adam's two moments = "
+                    f"{_gib(state)}, plus about {_gib(acts)} of activations per step or {_gib(renders)} for an "
+                    f"evaluation's renders, whichever is larger, and {_gib(data)} of images), more than the "
+                    f"{_gib(free[0])} of {free[1]} free now: use {fix}")
