@@ -31,6 +31,18 @@ def write_shapes(folder, count: int = 4, size: int = 24, seed: int = 0):
     return folder
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` skip where no CUDA GPU is visible."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def shapes_dir(tmp_path):
     return write_shapes(tmp_path / "shapes")
