@@ -203,6 +203,15 @@ def test_blind_rings_change_nothing():
     assert torch.equal(neighbour_fill(images, observed), neighbour_fill(images, observed, blind_rings=2))
 
 
+def test_ms_ssim_stays_on_the_images_device():
+    """On the meta device (no storage) as a stand-in for a GPU: a tensor made on the CPU inside
+    ms_ssim would meet the images' device and fail, as it did with CUDA inputs."""
+    from analysis.scoring.ssim import ms_ssim
+
+    x = torch.rand(2, 3, 48, 48)
+    assert ms_ssim(x.to("meta"), x.to("meta")).device.type == "meta"
+
+
 def test_gpu_check_without_a_gpu_says_so_in_one_line(capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert gpu_check.main([]) == 0
