@@ -16,8 +16,8 @@ import torch
 
 import train_hyper
 from analysis.endpoints import encode_images, training_set
-from analysis.evaluate import render_all
 from analysis.figures import make_grid, save_png
+from analysis.scoring.evaluate import render_all
 from cli import parse_config, run_main
 from errors import UserError
 from train.checkpoint import method_from_checkpoint

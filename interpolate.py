@@ -1,5 +1,5 @@
 """Interpolate between training images: pixel cross-fade, latent and weight blends, and the
-morphs of question 3 (warp-and-blend of the INRs, aligned weight-space blend; analysis/paths.py).
+morphs of question 3 (warp-and-blend of the INRs, aligned weight-space blend; analysis/interpolation/paths.py).
 
     python interpolate.py --ckpt runs/hyper/ckpt.pt --a grinning_face --b cow_face
     python interpolate.py --ckpt runs/hyper/ckpt.pt --pairs runs/similarity/pairs.json --slerp
@@ -7,7 +7,7 @@ morphs of question 3 (warp-and-blend of the INRs, aligned weight-space blend; an
 
 Writes to --out (one subfolder per pair with --pairs): sheet.png (a row per mode, frames
 t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (morph error, its
-evenness part pdv and its detail part, path length; see analysis/path_metrics.py) and TensorBoard events in tb/.
+evenness part pdv and its detail part, path length; see analysis/scoring/path_metrics.py) and TensorBoard events in tb/.
 An existing --out is refused unless --overwrite replaces it: a second run's events written
 beside the first's would show both runs' images under one tag in TensorBoard.
 """
@@ -24,11 +24,11 @@ from torch.utils.tensorboard import SummaryWriter
 
 from analysis.endpoints import encode_images, resolve_index, training_set, training_split
 from analysis.figures import label_rows, make_grid, save_gif, save_png
-from analysis.known_midpoints import spread
-from analysis.pair_choice import sample_pairs
-from analysis.path_metrics import path_metrics
-from analysis.paths import MODES, Pair, check_path_mode, modes_for, path_frames
-from analysis.warp_cache import WarpCache
+from analysis.interpolation.known_midpoints import spread
+from analysis.interpolation.pair_choice import sample_pairs
+from analysis.interpolation.paths import MODES, Pair, check_path_mode, modes_for, path_frames
+from analysis.interpolation.warp_cache import WarpCache
+from analysis.scoring.path_metrics import path_metrics
 from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from errors import UserError

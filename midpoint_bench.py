@@ -2,11 +2,11 @@
 
     python midpoint_bench.py --ckpt hyper=runs/hyper/ckpt.pt --ckpt hyper_interp=runs/hyper_interp/ckpt.pt
 
-Two benchmarks (`analysis.known_midpoints.build_benchmark`, 48 px, `--count` icons per kind,
+Two benchmarks (`analysis.interpolation.known_midpoints.build_benchmark`, 48 px, `--count` icons per kind,
 seed 0): the icons100 training icons and the unseen icons of the icons-large test split.
 For each checkpoint: its training-pixel and held-out PSNR (from the run's metrics.json),
 its endpoint-reconstruction PSNR on each benchmark, and its latent / weights / warp / aligned /
-pixel paths (`analysis.method_benchmark`). Prints markdown tables; `--out` also writes them as JSON.
+pixel paths (`analysis.interpolation.method_benchmark`). Prints markdown tables; `--out` also writes them as JSON.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from analysis.method_benchmark import benchmark_methods
+from analysis.interpolation.method_benchmark import benchmark_methods
 from cli import run_main
 from errors import UserError
 from train.checkpoint import method_from_checkpoint

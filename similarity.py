@@ -6,10 +6,10 @@
 Encodes every training image (from its observed pixels, as in training), prints the most
 similar pairs, and writes to --out: similarity_<latent|weights>.png and pixel_psnr.png
 heatmaps (rows/columns in one shared order that puts alike images together, see
-analysis.similarity.spectral_order), pairs.json (the chosen pairs, names + indices + the rule)
+analysis.interpolation.similarity.spectral_order), pairs.json (the chosen pairs, names + indices + the rule)
 and pairs.png (one chosen pair per row, labelled with its kind, similarity and names), and similarity_vs_morph_error.png: over --correlate
 random pairs, how the similarity relates to the morph error of the method's own blend (its
-Spearman rho decides the rule, analysis/pair_choice.py). Measures: analysis/similarity.py.
+Spearman rho decides the rule, analysis/interpolation/pair_choice.py). Measures: analysis/interpolation/similarity.py.
 """
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import torch
 
 from analysis.endpoints import training_set
-from analysis.evaluate import encode_all
 from analysis.figures import label_rows, make_grid, save_heatmap, save_png, upscale_nearest
-from analysis.interpolation import interpolation_path
-from analysis.pair_choice import choose_pairs, correlate, scatter_png
-from analysis.path_metrics import path_metrics
-from analysis.similarity import (
+from analysis.interpolation.blend import interpolation_path
+from analysis.interpolation.pair_choice import choose_pairs, correlate, scatter_png
+from analysis.scoring.evaluate import encode_all
+from analysis.scoring.path_metrics import path_metrics
+from analysis.interpolation.similarity import (
     cosine_matrix,
     latent_similarity,
     pixel_psnr,
@@ -85,7 +85,7 @@ def main(argv=None) -> dict:
     save_heatmap(shown[reorder], out / "pixel_psnr.png", finite.min().item(), finite.max().item(), "pixel PSNR (dB)")
 
     # Which pairs interpolate well? Score the method's own blend over random pairs and ask
-    # whether the similarity predicts it (analysis/pair_choice.py); the rule follows the answer.
+    # whether the similarity predicts it (analysis/interpolation/pair_choice.py); the rule follows the answer.
     blend = "weights" if rep.params is not None else "latent" if method.decodes_latent else "pixel"
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
 

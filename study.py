@@ -30,15 +30,15 @@ from PIL import Image
 
 import interpolate
 import similarity
-from analysis.reporting.curves import curve_figure
 from analysis.endpoints import training_set, training_split
 from analysis.figures import from_pil, save_png, stack_labelled
-from analysis.scoring.inner_steps import inner_step_table
 from analysis.interpolation.known_midpoints import build_benchmark
 from analysis.interpolation.method_benchmark import benchmark_methods, path_sheet
+from analysis.interpolation.warp_cache import WarpCache
+from analysis.reporting.curves import curve_figure
 from analysis.reporting.report import inner_step_lines, midpoint_lines, results_table
 from analysis.reporting.upsampling import upsample_sheet, upsampled
-from analysis.interpolation.warp_cache import WarpCache
+from analysis.scoring.inner_steps import inner_step_table
 from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main, validate
 from data.images import load_images
 from data.split import unseen_source

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import torch
 
 from analysis.endpoints import resolve_index, training_set, training_split
-from analysis.evaluate import encode_all, psnr, render_all
 from analysis.figures import save_png
-from analysis.upsampling import upsample_sheet, upsampled
+from analysis.reporting.upsampling import upsample_sheet, upsampled
+from analysis.scoring.evaluate import encode_all, psnr, render_all
 from cli import check_out_folder, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from data.split import unseen_source

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from analysis.evaluate import Evaluator
+from analysis.scoring.evaluate import Evaluator
 from data.images import load_images
 from data.pixels import heldout_mask, neighbour_fill
 from models.method import Method, Rep

@@ -1,10 +1,10 @@
-"""The flat-region error (analysis/flat_error.py): speckle as a number, and a metric that can fail."""
+"""The flat-region error (analysis/scoring/flat_error.py): speckle as a number, and a metric that can fail."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from analysis.flat_error import flat_mask, flat_rmse
+from analysis.scoring.flat_error import flat_mask, flat_rmse
 from data.images import lanczos_resize, load_images
 
 

@@ -1,6 +1,6 @@
 """Hypernetwork + MAML (meta/hyper_maml.py): 0 steps == the hypernetwork, inner steps help every
 image, vmap == loop, meta-gradients reach every part, training script + checkpoint, render,
-and the inner-step table (analysis/inner_steps.py)."""
+and the inner-step table (analysis/scoring/inner_steps.py)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 import train_maml
-from analysis.inner_steps import inner_step_table
+from analysis.scoring.inner_steps import inner_step_table
 from data.pixels import pixel_grid, to_pixels
 from meta.adapt import adapt, masked_mse
 from meta.hyper_maml import HyperMamlINR, adapt_each

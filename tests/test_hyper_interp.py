@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import train_hyper
-from analysis import known_midpoints as km
-from analysis.method_benchmark import MODES, endpoint_psnr, known_midpoint_scores, reference_scores, table
+from analysis.interpolation import known_midpoints as km
+from analysis.interpolation.method_benchmark import MODES, endpoint_psnr, known_midpoint_scores, reference_scores, table
 from data.augment import as_tensor, change_batch, draw_changes, hue_rotate_batch, warp_batch
 from data.transforms import State, hue_rotate, warp
 from errors import UserError

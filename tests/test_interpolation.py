@@ -13,14 +13,14 @@ import similarity
 import train_hyper
 import upsample
 from analysis.figures import save_heatmap
-from analysis.interpolation import (
+from analysis.interpolation.blend import (
     applicable_modes,
     check_mode,
     interpolation_path,
     lerp,
     slerp,
 )
-from analysis.similarity import weight_similarity
+from analysis.interpolation.similarity import weight_similarity
 from errors import UserError
 from models.method import Rep
 from registry import build_method

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from analysis import known_midpoints as km
-from analysis.degenerate_paths import DEGENERATE, degenerate_path
-from analysis.ssim import gaussian_window, ms_ssim, ssim, ssim_distance
+from analysis.interpolation import known_midpoints as km
+from analysis.scoring.degenerate_paths import DEGENERATE, degenerate_path
+from analysis.scoring.ssim import gaussian_window, ms_ssim, ssim, ssim_distance
 from data.transforms import State, hsv_to_rgb, hue_rotate, reduce, rgb_to_hsv, warp
 from data.images import load_images
 

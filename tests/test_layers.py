@@ -1,5 +1,8 @@
 """Imports flow one way: errors <- data <- models <- meta <- analysis / registry <- train <- scripts.
 
+Inside analysis/ the same rule holds between its subpackages: the shared modules
+(analysis.figures, analysis.endpoints) <- scoring <- interpolation <- reporting.
+
 The test parses every module's imports (ast, nothing is executed) and fails on an import of a
 higher layer, or on a cycle among the project's modules.
 """
@@ -12,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lower number = lower layer. A module may import its own layer and the layers below it.
 LAYERS = {"errors": 0, "cli": 0, "data": 1, "models": 2, "meta": 3, "analysis": 4, "registry": 4, "train": 5}
 SCRIPT_LAYER = 6  # top-level scripts: train_hyper.py, study.py, ...
+# analysis/ by reader; a module directly in analysis/ is shared by all three (sublayer 0).
+ANALYSIS_LAYERS = {"scoring": 1, "interpolation": 2, "reporting": 3}
+ANALYSIS_SHARED = {"analysis", "analysis.figures", "analysis.endpoints"}
 
 
 def project_modules() -> dict[str, Path]:
@@ -45,6 +51,12 @@ def layer(module: str) -> int:
     return LAYERS.get(module.split(".")[0], SCRIPT_LAYER)
 
 
+def analysis_layer(module: str) -> int:
+    if module in ANALYSIS_SHARED:
+        return 0
+    return ANALYSIS_LAYERS[module.split(".")[1]]
+
+
 def test_every_package_has_a_layer():
     packages = {p.parent.name for p in ROOT.glob("*/__init__.py")}
     assert packages <= set(LAYERS), f"packages without a layer: {packages - set(LAYERS)}"
@@ -54,6 +66,20 @@ def test_imports_never_go_up_a_layer():
     modules = project_modules()
     upward = [f"{m} (layer {layer(m)}) imports {dep} (layer {layer(dep)})"
               for m, path in modules.items() for dep in imports_of(path, modules) if layer(dep) > layer(m)]
+    assert not upward, "\n".join(upward)
+
+
+def test_every_analysis_module_has_a_reader():
+    modules = [m for m in project_modules() if m.startswith("analysis")]
+    stray = [m for m in modules if m not in ANALYSIS_SHARED and m.split(".")[1] not in ANALYSIS_LAYERS]
+    assert not stray, f"analysis modules outside scoring/, interpolation/, reporting/: {stray}"
+
+
+def test_analysis_subpackages_import_one_way():
+    modules = project_modules()
+    inside = {m: path for m, path in modules.items() if m.startswith("analysis")}
+    upward = [f"{m} imports {dep}" for m, path in inside.items() for dep in imports_of(path, modules)
+              if dep.startswith("analysis") and analysis_layer(dep) > analysis_layer(m)]
     assert not upward, "\n".join(upward)
 
 
@@ -86,3 +112,4 @@ def test_the_checker_sees_a_backward_import(tmp_path):
     found = imports_of(bad, project_modules())
     assert found >= {"train.trainer", "models.siren"}
     assert layer("train.trainer") > layer("data.images")  # so a data module importing it would fail
+    assert analysis_layer("analysis.reporting.report") > analysis_layer("analysis.scoring.ssim")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from analysis.evaluate import psnr
+from analysis.scoring.evaluate import psnr
 from data.images import load_images
 from data.pixels import heldout_mask, neighbour_fill, pixel_grid
 from models.local_features import LocalINR

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from analysis.pair_choice import choose_pairs, correlate, ranks, sample_pairs, scatter_png, significant, spearman
+from analysis.interpolation.pair_choice import choose_pairs, correlate, ranks, sample_pairs, scatter_png, significant, spearman
 
 
 def test_spearman_is_one_for_monotone_and_minus_one_for_reversed():

@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from analysis.calibrate_paths import calibrate, retimed_crossfade
-from analysis.degenerate_paths import DEGENERATE, degenerate_path, degenerate_paths
-from analysis.path_metrics import ENERGY_FLOOR, band_energy_error, morph_error, path_length, path_metrics, pdv
+from analysis.interpolation.calibrate_paths import calibrate, retimed_crossfade
+from analysis.scoring.degenerate_paths import DEGENERATE, degenerate_path, degenerate_paths
+from analysis.scoring.path_metrics import ENERGY_FLOOR, band_energy_error, morph_error, path_length, path_metrics, pdv
 from data.transforms import gaussian_blur
 from data.images import load_images
 

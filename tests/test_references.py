@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from analysis.evaluate import psnr, reference_scores
-from analysis.references import bicubic_resize, mean_image
+from analysis.scoring.evaluate import psnr, reference_scores
+from analysis.scoring.references import bicubic_resize, mean_image
 from data.images import lanczos_resize, load_images
 from data.pixels import heldout_mask, neighbour_fill
 

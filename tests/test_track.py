@@ -1,4 +1,4 @@
-"""Dense tracking (analysis/track.py): the subset's code-table rows are right, track.jsonl is
+"""Dense tracking (analysis/scoring/track.py): the subset's code-table rows are right, track.jsonl is
 resume-safe (no step twice, lines after the checkpoint dropped), and the curve figure draws it."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from PIL import Image
 from torch import nn
 
 import train_hyper
-from analysis.curves import SERIES, curve_figure, nice_ticks
-from analysis.evaluate import Evaluator
-from analysis.track import Tracker, TrackLog, read_track, spread
+from analysis.reporting.curves import SERIES, curve_figure, nice_ticks
+from analysis.scoring.evaluate import Evaluator
+from analysis.scoring.track import Tracker, TrackLog, read_track, spread
 from data.images import ImageSet
 from data.pixels import heldout_mask
 from models.method import Method, Rep
@@ -118,7 +118,7 @@ def test_curve_figure_draws_every_series_with_ticks(tmp_path):
 
 def test_tracker_unseen_score_is_the_full_evaluations_on_its_icons():
     """Decoding only the held-out pixels gives the same number as rendering and masking."""
-    from analysis.evaluate import encode_all, psnr, render_all
+    from analysis.scoring.evaluate import encode_all, psnr, render_all
     from data.images import load_images
     from data.pixels import neighbour_fill
 

@@ -13,7 +13,7 @@ from PIL import Image
 import train_hyper
 import upsample
 from analysis.endpoints import training_set
-from analysis.evaluate import Evaluator, psnr
+from analysis.scoring.evaluate import Evaluator, psnr
 from data.images import lanczos_resize, load_images
 from data.pixels import heldout_mask
 from data.split import holdback_rows, train_split, unseen_source

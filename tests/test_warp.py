@@ -7,15 +7,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from analysis.aligned_blend import aligned_frames, encode_aligned, rep_sampler
-from analysis.morph import morph_frames
-from analysis.sampling import foreground_moments, image_sampler, sample_image
-from analysis.warp import Warp, affine_velocity, smoothness
-from analysis.warp_cache import WarpCache
-from analysis.warp_fit import fit_warp
+from analysis.interpolation.aligned_blend import aligned_frames, encode_aligned, rep_sampler
+from analysis.interpolation.morph import morph_frames
+from analysis.interpolation.sampling import foreground_moments, image_sampler, sample_image
+from analysis.interpolation.warp import Warp, affine_velocity, smoothness
+from analysis.interpolation.warp_cache import WarpCache
+from analysis.interpolation.warp_fit import fit_warp
 from data.pixels import pixel_grid
 from errors import UserError
-from analysis.interpolation import interpolation_path
+from analysis.interpolation.blend import interpolation_path
 from models.hypernet import HyperINR
 from models.method import Method, Rep
 from models.siren import SirenConfig

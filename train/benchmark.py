@@ -23,7 +23,7 @@ import traceback
 
 import torch
 
-from analysis.evaluate import encode_all, psnr, render_all
+from analysis.scoring.evaluate import encode_all, psnr, render_all
 from data.pixels import pixel_grid
 from models.siren import Siren, SirenConfig
 
@@ -114,7 +114,7 @@ def _answer(run, cfg, device: torch.device, base_rss: int, state: dict, cmd: str
         run.guard.flush()
         sync(device)
         return time.perf_counter() - t0, run.step_count
-    if cmd == "psnr":  # psnr/train_pixels of analysis.evaluate.Evaluator
+    if cmd == "psnr":  # psnr/train_pixels of analysis.scoring.evaluate.Evaluator
         run.method.eval()
         rep = encode_all(run.method, run.images, run.observed)
         value = psnr(render_all(run.method, rep, cfg.res), run.train_set.images, ~run.heldout).mean().item()

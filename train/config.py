@@ -34,7 +34,7 @@ class TrainConfig:
     eval_every: int = 500           # steps between evaluations (TensorBoard scalars)
     image_every: int = 1000         # steps between image grids
     track_every: int = 50           # steps between cheap evaluations on 16 + 16 icons (track/*, track.jsonl;
-    #                                 0 = off): ~1% of the training time, MAML ~2% (measured: analysis/track.py)
+    #                                 0 = off): ~1% of the training time, MAML ~2% (measured: analysis/scoring/track.py)
     ckpt_every: int = 250           # steps between checkpoints
     hr_res: int = 256               # resolution of the upsampling evaluation (0 = skip)
     hr_supervision: int = 0         # >0: also supervise at coordinates of this true resolution
@@ -76,6 +76,12 @@ class HyperConfig(TrainConfig):
     #                             hyper_interp's own default is in registry.py)
     interp_share: float = 0.25  # fraction of each batch's icons that get a change and an in-between
     interp_pixels: int = 256    # pixels per in-between in that loss (0 = all valid ones)
+    # --model modulated only (models/modulated.py): the latent grid and what it modulates
+    grid: int = 12              # latent grid side G: the representation is G x G x grid_channels floats
+    grid_channels: int = 16     # C; 12 x 12 x 16 = 2,304 floats, a third of a 48 px icon's 6,912 values
+    modulation: str = "shift"   # "shift" (Functa) or "film" (scale and shift) of each sine layer
+    latent_steps: int = 0       # Meta-SGD steps on the latent grid inside encode (0 = one pass)
+    latent_lr: float = 1e-2     # initial value of those steps' learned per-entry rates
     interp_blend: str = "both"  # what is blended: "latent", "weights" (= the trunk features), "both", or
     #                             "ends" (control: t in {0, 1}, the changed icons reconstructed, no blend)
     out: str = "runs/hyper"

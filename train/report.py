@@ -3,8 +3,8 @@ evaluations, the tracking curve and, at the end, the figures and metrics.json.
 
     report = Report(run, script)          # rank 0 only (other ranks write nothing)
     report.step(mse)                      # after every step: the bar; loss and lr every 10 steps
-    report.track()                        # the cheap evaluation on 16 + 16 icons (analysis/track.py)
-    report.evaluate(with_images)          # the full one (analysis/evaluate.py), logged as psnr/*
+    report.track()                        # the cheap evaluation on 16 + 16 icons (analysis/scoring/track.py)
+    report.evaluate(with_images)          # the full one (analysis/scoring/evaluate.py), logged as psnr/*
     metrics = report.finish()             # the final evaluation, figures/, metrics.json
 
 The loss is read on the host only every 10 steps (one sync), after the trainer has flushed
@@ -21,9 +21,9 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from analysis.evaluate import Evaluator
 from analysis.figures import save_png
-from analysis.track import Tracking
+from analysis.scoring.evaluate import Evaluator
+from analysis.scoring.track import Tracking
 
 log = logging.getLogger(__name__)
 

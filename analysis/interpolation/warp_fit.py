@@ -20,7 +20,7 @@ Why each step:
   5. The bending energy of the grid (`smoothness`) keeps the field smooth; it is zero for
      the affine part.
 
-Measured on the quick benchmark (`python -m analysis.warp_demo`: 10 icons x 5 transforms at
+Measured on the quick benchmark (`python -m analysis.interpolation.warp_demo`: 10 icons x 5 transforms at
 48 px; the mean frame-PSNR gain over the cross-fade, and the worst pair): all of the above
 +15.70 dB (worst +10.32). Without 1: +15.54 (+10.22). Without 1 and the blur of 2: +14.68
 (+2.76). Without 1, 2 and 3 (one sharp 48 px level, 9 x 9 grid, 70 steps): +11.11 (+1.82).
@@ -38,8 +38,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from analysis.sampling import foreground_moments, gaussian_blur, resize, sample_image
-from analysis.warp import Warp, affine_velocity, smoothness
+from analysis.interpolation.sampling import foreground_moments, gaussian_blur, resize, sample_image
+from analysis.interpolation.warp import Warp, affine_velocity, smoothness
 
 #: (level resolution, blur sigma as a fraction of the image width, control grid size or 0
 #: for the affine part alone, Adam iterations). Tuned at 48 px on the quick benchmark.
@@ -107,14 +107,14 @@ def fit_warp(image_a: torch.Tensor, image_b: torch.Tensor,
     the moment initialization assumes a white background).
     schedule: pyramid levels (res, blur sigma / width, grid size or 0, iterations); a level's
         res is capped at the image's.
-    smooth: weight of the grid's bending energy (`analysis.warp.smoothness`).
+    smooth: weight of the grid's bending energy (`analysis.interpolation.warp.smoothness`).
     lr: Adam step (domain units; the domain is 2 wide).
     init: start from the moment-based similarity (`initial_warp`) instead of the identity.
     Returns a detached `Warp`.
     """
     if image_a.shape != image_b.shape or image_a.dim() != 3 or image_a.shape[0] != 3 or image_a.shape[1] != image_a.shape[2]:
         raise ValueError(f"fit_warp takes two square (3, H, H) images of one size, got {tuple(image_a.shape)} "
-                         f"and {tuple(image_b.shape)}: resize them first (analysis.sampling.resize)")
+                         f"and {tuple(image_b.shape)}: resize them first (analysis.interpolation.sampling.resize)")
     image_a, image_b = image_a.detach().float(), image_b.detach().float()
     start = initial_warp(image_a, image_b, steps=steps) if init else Warp.identity()
     pivot = start.pivot.clone()

@@ -1,5 +1,5 @@
 """Scores of an interpolation path between two real images, with no true in-between frames,
-built so that a degenerate path cannot win them (`analysis.degenerate_paths`).
+built so that a degenerate path cannot win them (`analysis.scoring.degenerate_paths`).
 
 Frames are (T, 3, H, W) in [0, 1] from image a (t = 0) to image b (t = 1), T >= 3, on a white
 background; frames[0] and frames[-1] are the path's own endpoints (e.g. the model's renders).
@@ -42,7 +42,7 @@ path_length       Diagnostic, not a quality score: sum of d_k over the direct d(
                   its old place within a few pixels) and noise is longer still (5-8). So
                   shorter is NOT better; read it to see how much a path wanders.
 
-Calibration (`python -m analysis.calibrate_paths --count 10 --seed 1`, true morphs of 10
+Calibration (`python -m analysis.interpolation.calibrate_paths --count 10 --seed 1`, true morphs of 10
 icons per kind at 48 px, 9 frames; `tests/test_path_metrics.py` asserts it on 12 cases):
     shift, scale, rotation, combination: morph_error and pdv rank the truth above blank,
         mean, cross-fade, blurred and noisy cross-fades and hold-then-jump on every case
@@ -73,7 +73,7 @@ from collections.abc import Sequence
 
 import torch
 
-from analysis.ssim import ssim_distance
+from analysis.scoring.ssim import ssim_distance
 from data.transforms import gaussian_blur
 
 BANDS = 3  # octaves of detail at 1-2, 2-4, 4-8 px; a 4th (8-16 px) is a third of a 48 px icon

@@ -13,7 +13,7 @@ exactly the same pixels, predictors that learn nothing:
     bicubic_resize   PIL bicubic; Lanczos is data.images.lanczos_resize (how icons are resized)
 
 All are pure functions of tensors, (B, 3, H, W) float in [0, 1]; masks (B, 1, H, W) bool.
-`analysis.evaluate.reference_scores` turns them into the `reference/...` TensorBoard tags.
+`analysis.scoring.evaluate.reference_scores` turns them into the `reference/...` TensorBoard tags.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
     warp = cache.fit(image_a, image_b)          # fitted on first request, then read back
     cache.save()                                # atomically, when a path was given
 
-The warp of a pair depends only on the two images the encoders read (analysis/warp_fit.py),
+The warp of a pair depends only on the two images the encoders read (analysis/interpolation/warp_fit.py),
 not on the method: every method of a study interpolates the same training images, so the
 study fits each pair once and every method's `interpolate.py --warps` reads it. The key is
 a hash of the two images' bytes, so a cache can never hand a warp to the wrong images (a
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from analysis.warp import Warp
-from analysis.warp_fit import fit_warp
+from analysis.interpolation.warp import Warp
+from analysis.interpolation.warp_fit import fit_warp
 from errors import UserError
 
 FIELDS = ("pivot", "matrix", "offset", "grid")

@@ -1,6 +1,6 @@
 """Dense tracking: a cheap evaluation on a fixed subset, every `--track-every` steps.
 
-The full evaluation (analysis/evaluate.py, every `--eval-every` steps and at the end) scores
+The full evaluation (analysis/scoring/evaluate.py, every `--eval-every` steps and at the end) scores
 every image at 48 and 256 px; too slow to run often, so it gives a curve a handful of points.
 The tracker scores a fixed subset, 16 training icons spread over the set (their training and
 their held-out pixels) and the first 16 unseen icons (read through 90% of their pixels, scored
@@ -9,16 +9,16 @@ on the other 10%, like psnr/unseen_heldout_pixels), and writes
     track.jsonl  a header line {"model", "count", "unseen_count", "references"} (the trivial references on the
                  same subset), then one line per evaluation: {"step", "train_seconds",
                  "track_seconds", and the three values}
-so analysis/curves.py can draw the curves without parsing TensorBoard. The subset's numbers are
+so analysis/reporting/curves.py can draw the curves without parsing TensorBoard. The subset's numbers are
 not the full evaluation's (16 icons, not 100): compare them with each other and with the
 header's references, which are scored on the same subset.
 
 Cost, measured in real runs (the `track_seconds` of every line against the run's training
-seconds; `python -m analysis.track RUN_FOLDER` prints it), 48 px, default sizes, on 2 CPU cores
+seconds; `python -m analysis.scoring.track RUN_FOLDER` prints it), 48 px, default sizes, on 2 CPU cores
 shared with other jobs (load ~8: a step took ~20x its idle time; not measured on an idle machine):
 
-    python train_hyper.py --minutes 2 --track-every 5 --hr-res 0 --out /tmp/h && python -m analysis.track /tmp/h
-    python train_maml.py --minutes 2 --track-every 3 --hr-res 0 --out /tmp/m && python -m analysis.track /tmp/m
+    python train_hyper.py --minutes 2 --track-every 5 --hr-res 0 --out /tmp/h && python -m analysis.scoring.track /tmp/h
+    python train_maml.py --minutes 2 --track-every 3 --hr-res 0 --out /tmp/m && python -m analysis.scoring.track /tmp/m
 
     hyper  one tracking 1.82 s = 0.44 of a training step (4.16 s): 1.8% at every 25 steps, 0.9% at 50
     maml   one tracking 8.30 s = 1.15 of a training step (7.20 s): 4.6% at every 25 steps, 2.3% at 50
@@ -37,8 +37,8 @@ from pathlib import Path
 
 import torch
 
-from analysis.evaluate import Evaluator, encode_all, psnr, render_all
-from analysis.references import mean_image
+from analysis.scoring.evaluate import Evaluator, encode_all, psnr, render_all
+from analysis.scoring.references import mean_image
 from data.pixels import neighbour_fill, pixel_grid, to_pixels
 from models.method import Method
 
@@ -54,7 +54,7 @@ def spread(n: int, count: int) -> torch.Tensor:
 
 def psnr_at(pred: torch.Tensor, target: torch.Tensor) -> float:
     """PSNR (dB) of pixel lists pred, target (B, P, 3), per image, then the mean over images
-    (the same per-image mean as analysis.evaluate.psnr with a mask)."""
+    (the same per-image mean as analysis.scoring.evaluate.psnr with a mask)."""
     mse = (pred.clamp(0, 1) - target).pow(2).mean((1, 2))  # (B,)
     return (-10 * torch.log10(mse.clamp_min(1e-10))).mean().item()
 

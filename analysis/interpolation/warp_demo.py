@@ -1,7 +1,7 @@
 """Quick known-midpoint check of the warp-and-blend morph (a tuning harness, not the benchmark).
 
-    python -m analysis.warp_demo                 # 10 icons x 4 transforms, prints a Markdown table
-    python -m analysis.warp_demo --icons 3 --kinds shift
+    python -m analysis.interpolation.warp_demo                 # 10 icons x 4 transforms, prints a Markdown table
+    python -m analysis.interpolation.warp_demo --icons 3 --kinds shift
 
 An icon (256 px) is shrunk to `--base` of the frame so that no transform crops it; that is
 image a. A known similarity transform T (shift, scale, rotation or all three) gives image b
@@ -23,9 +23,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from analysis.morph import morph_frames
-from analysis.sampling import image_sampler, resize
-from analysis.warp_fit import fit_warp
+from analysis.interpolation.morph import morph_frames
+from analysis.interpolation.sampling import image_sampler, resize
+from analysis.interpolation.warp_fit import fit_warp
 
 #: kind -> (shift (x, y) in domain units (the domain is 2 wide), scale, angle in degrees)
 TRANSFORMS = {
@@ -44,10 +44,10 @@ def transform(image: torch.Tensor, shift, scale: float, angle_deg: float, t: flo
     """image (3, H, W) o T_t^-1 with T_t = exp(t log T) about the centre, white outside: (3, H, W).
 
     T(p) = s R p + d; its constant-velocity path is p -> s^t R(t a) p + d_t, where d_t is the
-    path of the centre under the flow of the velocity log T (`analysis.warp.affine_velocity`
+    path of the centre under the flow of the velocity log T (`analysis.interpolation.warp.affine_velocity`
     gives it), so the shape moves along the same curve a fitted SVF would follow.
     """
-    from analysis.warp import affine_velocity
+    from analysis.interpolation.warp import affine_velocity
 
     matrix, offset = affine_velocity(torch.zeros(2), torch.tensor(shift, dtype=torch.float32), scale,
                                      math.radians(angle_deg))  # velocity of T about the centre
@@ -66,7 +66,7 @@ def elastic(image: torch.Tensor, t: float, seed: int) -> torch.Tensor:
     """image (3, H, W) o exp(-t v) for a random smooth velocity v (4 x 4 control grid, seeded),
     white outside: (3, H, W). The true frames of a non-rigid change, so the grid part of the
     warp is tested, not only its affine part."""
-    from analysis.warp import Warp
+    from analysis.interpolation.warp import Warp
     from data.pixels import pixel_grid
 
     gen = torch.Generator().manual_seed(seed)
@@ -89,7 +89,7 @@ def mean_psnr(frames, truth) -> float:
 def run(icons: int, kinds: list[str], res: int, base: float, **fit_kwargs) -> dict:
     """{kind: {column: [per-icon mean PSNR over TS], "seconds": [fit CPU s]}}. Columns: "crossfade",
     "warp" (pixel warp-and-blend). Trained methods' modes are scored by study.py on the
-    known-midpoint benchmark (analysis/known_midpoints.py)."""
+    known-midpoint benchmark (analysis/interpolation/known_midpoints.py)."""
     from data.images import load_images
 
     images = load_images("icons100", 256).images

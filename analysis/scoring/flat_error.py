@@ -11,7 +11,7 @@ so the flat-region error scores it alone:
                   radius, 8 px at 256 px, is 1.5 pixels of a 48 px input: any upsampler blurs
                   an edge over about a pixel of its input and Lanczos rings over its 3-lobe
                   kernel, which a smaller window would count as error on flat pixels
-                  (`python -m analysis.flat_error` prints Lanczos's error and the flat share
+                  (`python -m analysis.scoring.flat_error` prints Lanczos's error and the flat share
                   against the radius on icons100, 48 -> 256 px)
     flat_rmse     root-mean-square error over an image's flat pixels, in grey levels (0-255)
 

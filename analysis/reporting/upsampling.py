@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 
 from analysis.endpoints import encode_images
-from analysis.evaluate import psnr, render_all
 from analysis.figures import label_columns, make_grid, upscale_nearest
+from analysis.scoring.evaluate import psnr, render_all
 from data.images import ImageSet, lanczos_resize
 from models.method import Method
 

@@ -1,15 +1,15 @@
 """Calibration of the path metrics on true morphs: does each metric rank the truth above
-every degenerate path? The table behind `analysis.path_metrics`' claims.
+every degenerate path? The table behind `analysis.scoring.path_metrics`' claims.
 
 For every known-midpoint case, the true morph at T evenly spaced ts is scored next to the
-degenerate paths between its true endpoints (`analysis.degenerate_paths`) and two harder
+degenerate paths between its true endpoints (`analysis.scoring.degenerate_paths`) and two harder
 ones that are not degenerate frames but degenerate timing:
     eased      the true morph timed by smoothstep 3t^2 - 2t^3 (slow in, slow out): right
                frames, uneven speed
     retimed    the cross-fade re-timed so that its consecutive SSIM steps are equal: a
                ghosting path made perfectly even, the way to beat pdv alone
 
-    python -m analysis.calibrate_paths --res 48 --frames 9 --count 10 --seed 1
+    python -m analysis.interpolation.calibrate_paths --res 48 --frames 9 --count 10 --seed 1
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-from analysis.degenerate_paths import DEGENERATE, degenerate_paths
-from analysis.known_midpoints import KINDS, BenchmarkConfig, build_benchmark, mean_image
-from analysis.path_metrics import path_metrics
-from analysis.ssim import ssim_distance
+from analysis.interpolation.known_midpoints import KINDS, BenchmarkConfig, build_benchmark, mean_image
+from analysis.scoring.degenerate_paths import DEGENERATE, degenerate_paths
+from analysis.scoring.path_metrics import path_metrics
+from analysis.scoring.ssim import ssim_distance
 from cli import parse_config, run_main
 from errors import UserError
 

@@ -24,7 +24,7 @@ v(x) = M (x - pivot) + c + g(x): an affine part (6 numbers, exp of it is an affi
 it carries the large global shift, scale and rotation) plus a coarse grid g of control
 velocities (G x G over [-1, 1]^2, `align_corners=True`) upsampled bicubically to a dense
 grid and read bilinearly, so v, and hence every phi_t, is continuous and can be evaluated
-at any coordinates. `fit_warp` (in `analysis.warp_fit`) fits it coarse to fine.
+at any coordinates. `fit_warp` (in `analysis.interpolation.warp_fit`) fits it coarse to fine.
 """
 from __future__ import annotations
 

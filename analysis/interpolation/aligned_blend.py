@@ -26,9 +26,9 @@ from collections.abc import Sequence
 
 import torch
 
-from analysis.interpolation import blend_rep, check_mode
-from analysis.sampling import Sampler, sample_image, white_outside
-from analysis.warp import Warp
+from analysis.interpolation.blend import blend_rep, check_mode
+from analysis.interpolation.sampling import Sampler, sample_image, white_outside
+from analysis.interpolation.warp import Warp
 from errors import UserError
 from models.method import Method, Rep
 

@@ -32,7 +32,7 @@ References that need no model, scored by the same `score_frames`:
     hold/nearest      start for t < 0.5, end for t >= 0.5
     mean/constant     the mean icon of the set at `res` as every frame
 
-    python -m analysis.known_midpoints --res 48 --count 4
+    python -m analysis.interpolation.known_midpoints --res 48 --count 4
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import torch
 
-from analysis.ssim import ssim
+from analysis.scoring.ssim import ssim
 from cli import parse_config, run_main
 from data.augment import KINDS, draw_change
 from data.transforms import State, reduce, render

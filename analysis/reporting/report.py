@@ -3,7 +3,7 @@ with the trivial references, interpolation on real pairs, the known-midpoint ben
 PSNR against inner steps. study.py writes them to results.md and results.json."""
 from __future__ import annotations
 
-from analysis.method_benchmark import flat_scores
+from analysis.interpolation.method_benchmark import flat_scores
 
 
 def results_table(train: dict, interp: dict) -> tuple[str, dict]:
@@ -25,7 +25,7 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
         summary["methods"][name] = row
         lines.append(f"| {name} | {row['parameters']:,} | {row['train_seconds']:.0f} | {row['steps']} | "
                      + " | ".join(cell(row[k]) for k in keys) + " |")
-    # The trivial references (analysis/references.py), the same for every run of one data set:
+    # The trivial references (analysis/scoring/references.py), the same for every run of one data set:
     # the columns each one can be scored on, the others left empty.
     ref_tags = {
         ("mean_icon", "mean icon (reference)"): {
@@ -48,7 +48,7 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
 
 
 def upsampling_lines(train: dict, hr: str, summary: dict) -> list[str]:
-    """48 px -> hr px: PSNR, SSIM and the flat-region error (speckle, analysis/flat_error.py) of
+    """48 px -> hr px: PSNR, SSIM and the flat-region error (speckle, analysis/scoring/flat_error.py) of
     every method against the true renders, training and unseen icons, Lanczos and bicubic beside."""
     metrics = ("psnr", "ssim", "flat_rmse")
     rows = {name: {f"{where}{metric}": m.get(f"{metric}/{where}upsample_{hr}") for where in ("", "unseen_")
@@ -94,7 +94,7 @@ def interpolation_lines(interp: dict, summary: dict) -> list[str]:
 
 
 def midpoint_lines(bench: dict, summary: dict) -> list[str]:
-    """The known-midpoint benchmark tables (analysis/method_benchmark.py) and the tools' view:
+    """The known-midpoint benchmark tables (analysis/interpolation/method_benchmark.py) and the tools' view:
     summary["known_midpoints"] (training icons) and ["known_midpoints_unseen"]."""
     lines = []
     for (title, b), key in zip(bench.items(), ("known_midpoints", "known_midpoints_unseen")):
@@ -107,7 +107,7 @@ def midpoint_lines(bench: dict, summary: dict) -> list[str]:
 
 
 def inner_step_lines(tables: dict, summary: dict) -> list[str]:
-    """PSNR after k inner steps for the methods that adapt (analysis/inner_steps.py)."""
+    """PSNR after k inner steps for the methods that adapt (analysis/scoring/inner_steps.py)."""
     summary["inner_steps"] = tables
     lines = []
     for name, table in tables.items():

@@ -1,4 +1,4 @@
-"""Training curves from the runs' track.jsonl (analysis/track.py), drawn with PIL.
+"""Training curves from the runs' track.jsonl (analysis/scoring/track.py), drawn with PIL.
 
 One panel per method, x = training seconds (step time only, evaluations excluded: the budget
 every method got) or steps, y = PSNR dB on the tracked subset, one shared y axis for all panels
@@ -9,7 +9,7 @@ interpolation of the held-out pixels (training icons, unseen icons) and the cons
 on the held-out pixels. A method whose solid line stays under its dashed one has learned less
 than a trivial rule.
 
-    python -m analysis.curves runs/study/runs/hyper runs/study/runs/maml --out curves.png
+    python -m analysis.reporting.curves runs/study/runs/hyper runs/study/runs/maml --out curves.png
 
 matplotlib is not a dependency (figures.py draws everything with PIL); a line plot with ticks
 is little code, so it stays that way.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from analysis.track import read_track
+from analysis.scoring.track import read_track
 
 # (record key, label, colour) of the solid lines, and (reference key, label, colour) of the dashed ones.
 SERIES = [("train_pixels", "train px", (31, 119, 180)), ("heldout_pixels", "held-out px", (255, 127, 14)),

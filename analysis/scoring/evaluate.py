@@ -15,9 +15,9 @@ Metrics (PSNR in dB on [0, 1] images, predictions clamped, averaged over images)
     psnr/lanczos_<R>      the Lanczos upsample of the res px images, same targets (reference)
     psnr/unseen_upsample_<R>, psnr/unseen_lanczos_<R>   the same for the unseen images
     ssim/[unseen_]upsample_<R>, flat_rmse/[unseen_]upsample_<R>   the same renders' SSIM and their
-                          error on the truth's flat regions in grey levels (speckle; analysis/flat_error.py)
+                          error on the truth's flat regions in grey levels (speckle; analysis/scoring/flat_error.py)
 
-Trivial references (analysis/references.py), computed once per Evaluator and logged with
+Trivial references (analysis/scoring/references.py), computed once per Evaluator and logged with
 every evaluation, so each method's curve has its bar beside it in TensorBoard:
     reference/mean_icon_{train_pixels, heldout_pixels, unseen, unseen_heldout}
     reference/neighbours_{heldout_pixels, unseen_heldout}
@@ -34,9 +34,9 @@ import logging
 import torch
 
 from analysis.figures import error_map, make_grid
-from analysis.flat_error import flat_mask, flat_rmse
-from analysis.references import UPSAMPLERS, mean_image
-from analysis.ssim import ssim
+from analysis.scoring.flat_error import flat_mask, flat_rmse
+from analysis.scoring.references import UPSAMPLERS, mean_image
+from analysis.scoring.ssim import ssim
 from data.images import ImageSet, lanczos_resize, load_images
 from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask, neighbour_fill
 from data.split import train_split, true_rows, unseen_source

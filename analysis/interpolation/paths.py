@@ -5,18 +5,18 @@
 
 Modes:
     "pixel"    cross-fade of the method's endpoint renders (or of given endpoint images)
-    "latent"   blend the latents, decode the blend                  (analysis/interpolation.py)
-    "weights"  blend the SIREN weights, decode the blend            (analysis/interpolation.py)
+    "latent"   blend the latents, decode the blend                  (analysis/interpolation/blend.py)
+    "weights"  blend the SIREN weights, decode the blend            (analysis/interpolation/blend.py)
     "warp"     warp-and-blend of the two endpoint INRs: both render at coordinates carried
                along a fitted, landmark-free warp, and their colours cross-fade
-               (analysis/morph.py, analysis/warp_fit.py); any method, any resolution
+               (analysis/interpolation/morph.py, analysis/interpolation/warp_fit.py); any method, any resolution
     "aligned"  geometry by the warp, appearance by the representation: b is resampled into
                a's frame and encoded, the aligned representations are blended (weights, or
                latents for a method without weights) and drawn at warped coordinates
-               (analysis/aligned_blend.py); methods whose encoder reads new images
+               (analysis/interpolation/aligned_blend.py); methods whose encoder reads new images
 The warp is fitted on the two images the encoder reads (the training resolution), once per
 pair, and shared by "warp" and "aligned"; a `WarpCache` shares it across methods
-(analysis/warp_cache.py).
+(analysis/interpolation/warp_cache.py).
 """
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import torch
 
-from analysis.aligned_blend import aligned_frames, rep_sampler
-from analysis.interpolation import BLEND_MODES, applicable_modes, interpolation_path
-from analysis.morph import morph_frames
-from analysis.warp import Warp
-from analysis.warp_cache import WarpCache
+from analysis.interpolation.aligned_blend import aligned_frames, rep_sampler
+from analysis.interpolation.blend import BLEND_MODES, applicable_modes, interpolation_path
+from analysis.interpolation.morph import morph_frames
+from analysis.interpolation.warp import Warp
+from analysis.interpolation.warp_cache import WarpCache
 from errors import UserError
 from models.method import Method, Rep
 

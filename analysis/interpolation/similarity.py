@@ -13,7 +13,7 @@ Measures (all (N, N), symmetric):
     pixel_psnr          PSNR (dB) between the images themselves, the reference: higher =
                         more alike; the diagonal is +inf.
 
-Pair selection lives in analysis/pair_choice.py (by the measured correlation of a
+Pair selection lives in analysis/interpolation/pair_choice.py (by the measured correlation of a
 similarity with a path score).
 """
 from __future__ import annotations

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 import torch
 
-from analysis.sampling import Sampler
-from analysis.warp import Warp
+from analysis.interpolation.sampling import Sampler
+from analysis.interpolation.warp import Warp
 
 
 def warped_coords(warp: Warp, coords: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Any method's interpolations on the known-midpoint benchmark (`analysis.known_midpoints`).
+"""Any method's interpolations on the known-midpoint benchmark (`analysis.interpolation.known_midpoints`).
 
     warps = WarpCache()                   # each case's warp, fitted on first use and shared by every method
     scores = known_midpoint_scores(method, cases, MODES, warps)
@@ -9,7 +9,7 @@
 
 For every case the method encodes `case.start` and `case.end` (res px images, every pixel
 observed; index = a dummy 0..2C-1, as these are not training images), then renders the
-frames at `case.ts` with `analysis.paths.path_frames` for each mode: "latent" (decode the
+frames at `case.ts` with `analysis.interpolation.paths.path_frames` for each mode: "latent" (decode the
 blended latent), "weights" (decode the blended SIREN weights), "warp" (warp-and-blend of the
 two endpoint INRs), "aligned" (weights blended after aligning by the warp), "pixel" (a
 cross-fade of the method's OWN endpoint renders, so it separates what the blend adds from
@@ -30,8 +30,7 @@ from contextlib import contextmanager
 
 import torch
 
-from analysis.evaluate import encode_all
-from analysis.known_midpoints import (
+from analysis.interpolation.known_midpoints import (
     REFERENCES,
     Case,
     evaluate,
@@ -40,10 +39,11 @@ from analysis.known_midpoints import (
     score_frames,
     spread,
 )
-from analysis.morph import morph_frames
-from analysis.paths import Pair, modes_for, path_frames
-from analysis.sampling import image_sampler
-from analysis.warp_cache import WarpCache
+from analysis.interpolation.morph import morph_frames
+from analysis.interpolation.paths import Pair, modes_for, path_frames
+from analysis.interpolation.sampling import image_sampler
+from analysis.interpolation.warp_cache import WarpCache
+from analysis.scoring.evaluate import encode_all
 from models.method import Method, Rep
 
 MODES = ("latent", "weights", "warp", "aligned", "pixel")
@@ -201,7 +201,7 @@ def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4,
     the cases' warps are fitted once (into `warps` when given, e.g. a study's file).
     Returns {set title: {"cases": C, "endpoints": {name: spread or None}, "paths": {row: {mode:
     score_paths dict or None}}, "table": markdown}}; reference rows are named "(ref) <name>"."""
-    from analysis.known_midpoints import build_benchmark, mean_image
+    from analysis.interpolation.known_midpoints import build_benchmark, mean_image
     from data.images import load_images
 
     results = {}

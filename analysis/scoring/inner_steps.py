@@ -3,7 +3,7 @@
     table = inner_step_table(method, train_images, train_heldout, unseen_images, steps=(0, 1, 3, 10))
     table["unseen_heldout_pixels"][3]   # dB after 3 inner steps
 
-Rows (PSNR in dB, predictions clamped, averaged over images, like analysis/evaluate.py):
+Rows (PSNR in dB, predictions clamped, averaged over images, like analysis/scoring/evaluate.py):
     train_pixels           training images read through ~train_heldout, scored on those pixels
     heldout_pixels         the same representation, scored on the held-out pixels
     unseen_images          unseen images read whole, scored on all pixels
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import torch
 
-from analysis.evaluate import psnr, render_all
+from analysis.scoring.evaluate import psnr, render_all
 from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask
 from models.method import Method, Rep
 
