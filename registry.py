@@ -26,6 +26,7 @@ from models.hypernet import HyperINR
 from models.latent_concat import LatentConcatINR
 from models.local_features import LocalINR
 from models.method import Method
+from models.modulated import ModulatedINR
 from models.per_image import PerImageSiren
 from models.siren import SirenConfig
 
@@ -55,6 +56,11 @@ def _concat(cfg: dict, n: int) -> Method:
 def _local(cfg: dict, n: int) -> Method:
     return LocalINR(cfg["res"], cfg["feature_channels"], hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"],
                     channels_last=cfg["fast"])
+
+
+def _modulated(cfg: dict, n: int) -> Method:
+    return ModulatedINR(siren_config(cfg), cfg["res"], cfg["grid"], cfg["grid_channels"], cfg["modulation"],
+                        cfg["latent_steps"], cfg["latent_lr"])
 
 
 def _perimage(cfg: dict, n: int) -> Method:
@@ -106,6 +112,9 @@ METHODS: dict[str, MethodSpec] = {
     # --model local --minutes 1, with and without --batch 100 --pixels 512; README, question 2a).
     "local": MethodSpec(_local, "train_hyper", "conv feature map queried at each coordinate (LIIF), residual over bicubic",
                         defaults={"hr_supervision": 256, "batch": 16, "pixels": 1024}, tiny={"feature_channels": 8}),
+    "modulated": MethodSpec(_modulated, "train_hyper",
+                            "conv encoder -> latent grid -> modulations of one shared SIREN, read at each coordinate",
+                            tiny={"grid": 4, "grid_channels": 4}),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
                        tiny={"inner_steps": 1}),
     "hybrid": MethodSpec(_hybrid, "train_maml", "hypernetwork emits each image's SIREN init, then MAML inner steps",

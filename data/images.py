@@ -93,6 +93,8 @@ def load_images(dataset: str, res: int, split: str | None = None) -> ImageSet:
                 f"icons100 ships resolutions {ICONS100_RESOLUTIONS}, not {res}; "
                 f"pass the folder {ICONS100_DIR / '256'} as the data set to resample to {res} px")
         return _load_icons100(res)
+    if is_icons_all(dataset):
+        return _load_icons_all(dataset, res, split)
     if dataset == "icons-large":
         from data.icons_large import load_icons_large_arrays
 
@@ -120,6 +122,43 @@ def _load_icons100(res: int) -> ImageSet:
                         "restore data/ from git or rebuild it with `python -m data.build_icons`")
     arrays = np.stack([read_rgb(folder / f"{n}.png", res)[0] for n in names])
     return ImageSet(_to_tensor(arrays), names, "icons100")
+
+
+ICONS_ALL = "icons-all"
+ICONS_ALL_SEED = 0  # the order of icons-large's training icons after icons100 (icons-all:N takes the first N)
+
+
+def is_icons_all(dataset: str) -> bool:
+    """`icons-all` or `icons-all:N`."""
+    return dataset == ICONS_ALL or dataset.startswith(ICONS_ALL + ":")
+
+
+def _load_icons_all(dataset: str, res: int, split: str | None) -> ImageSet:
+    """Every icon with no near-duplicate in icons-large's test split: icons100, then icons-large's
+    training icons in a seeded order (1,445 in all). `icons-all:N` is the first N of them, so
+    `icons-all:100` is icons100 itself and a larger N only adds icons (the data-size study).
+    Their unseen images are icons-large's test split, as for icons100 (data.groups keeps every
+    group of near-duplicates on one side)."""
+    if split not in (None, "train"):
+        raise UserError(f"{dataset} is a training set only: its unseen images are icons-large's test split")
+    count = dataset[len(ICONS_ALL) + 1:]
+    if count and not (count.isdigit() and int(count) >= 1):
+        raise UserError(f"{dataset!r}: write icons-all or icons-all:N with N a positive number of icons")
+    from data.icons_large import load_icons_large_arrays
+
+    try:
+        large, large_names = load_icons_large_arrays("train", res)
+    except ValueError as err:
+        raise UserError(f"icons-all at {res} px: {err}") from None
+    small = _load_icons100(res)
+    order = np.random.default_rng(ICONS_ALL_SEED).permutation(len(large_names))
+    images = torch.cat([small.images, _to_tensor(large[order])])  # (N, 3, res, res)
+    names = small.names + [large_names[k] for k in order]
+    total = len(names)
+    n = int(count) if count else total
+    if n > total:
+        raise UserError(f"{dataset!r}: icons-all has {total} icons, not {n}: pass N <= {total}")
+    return ImageSet(images[:n], names[:n], dataset)
 
 
 def load_folder(folder: Path, res: int, split: str = "all") -> ImageSet:

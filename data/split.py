@@ -33,7 +33,7 @@ from errors import UserError
 
 log = logging.getLogger(__name__)
 
-BUNDLED = ("icons100", "icons-large")
+BUNDLED = ("icons100", "icons-large", "icons-all")  # icons-all:N too (data.images)
 HOLDBACK_FRACTION = 0.1   # of a folder's images, held back as its unseen images (at least 1)
 MIN_SPLIT_IMAGES = 5      # fewer images: nothing held back, no unseen scores
 SPLIT_SEED = 0
@@ -41,7 +41,8 @@ SPLIT_SEED = 0
 
 def is_folder(dataset: str) -> bool:
     """A data set given as a folder path (the bundled names win, as in data.images.load_images)."""
-    return bool(dataset) and dataset not in BUNDLED and Path(dataset).is_dir()
+    return (bool(dataset) and dataset not in BUNDLED and not dataset.startswith("icons-all")
+            and Path(dataset).is_dir())
 
 
 def holdback_rows(names: list[str], seed: int = SPLIT_SEED) -> list[int]:
