@@ -47,6 +47,8 @@ class TrainConfig:
     #                                 trains a method to predict pixels it did not read (a support/query split)
     augment: float = 0.0            # chance that a step's icon is changed exactly (data/augment.mirror_and_turn):
     #                                 mirrored half the time and hue-turned by a uniform angle; 0 = off
+    changes: float = 0.0            # chance that a step's icon is replaced by a geometric change of itself (shift,
+    #                                 scale, rotation: the known-midpoint benchmark's, data/geometric.py); 0 = off
     # SIREN body, shared by every method
     hidden: int = 64
     hidden_layers: int = 3

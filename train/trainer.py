@@ -3,7 +3,8 @@
 A step: pick images, encode them from their observed (non-held-out) pixels, decode at a
 sample of training pixels, MSE + the method's penalty, Adam. Optionally the method reads only
 a random part of the observed pixels (`--support`) and the step's icons are mirrored and
-hue-turned (`--augment`, data/augment.mirror_and_turn). Every `eval_every` steps the
+hue-turned (`--augment`, data/augment.mirror_and_turn) or moved by a geometric change
+(`--changes`, data/geometric.py). Every `eval_every` steps the
 shared `Evaluator` logs the same TensorBoard tags for every method, and every `track_every`
 steps a cheap one on 16 + 16 icons writes track/* and track.jsonl (analysis/scoring/track.py); every `ckpt_every`
 steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RNG).
@@ -26,7 +27,8 @@ from pathlib import Path
 import torch
 
 from cli import check_out_folder, check_replaceable, resolve_device
-from data.augment import mirror_and_turn
+from data.augment import draw_changes_on, mirror_and_turn
+from data.geometric import changed_views
 from data.images import load_images
 from data.pixels import heldout_mask
 from data.split import train_split
@@ -178,11 +180,19 @@ class Run:
             draw = torch.rand(3, len(index), generator=self.gen, device=self.device)  # (3, B)
             changed = draw[0] < cfg.augment  # (B,)
             mirror, degrees = changed & (draw[1] < 0.5), changed * (360 * draw[2] - 180)  # (B,), (B,)
+        if cfg.changes > 0:
+            p0, p1 = draw_changes_on(len(index), self.gen, self.device)  # (B, 5) each: the benchmark's changes
+            draw = torch.rand(2, len(index), 1, generator=self.gen, device=self.device)  # (2, B, 1)
+            moved, states = draw[0, :, 0] < cfg.changes, torch.lerp(p0, p1, draw[1])  # (B,), (B, 5): a point on the path
         mine = shard(index, self.info)  # this rank's images (all of them in one process)
         images, read, coords, targets = self.images[mine], *(shard(t, self.info) for t in (read, coords, targets))
         if cfg.augment > 0:
             images, read, coords, targets = mirror_and_turn(
                 images, read, coords, targets, shard(mirror, self.info), shard(degrees, self.info))
+        if cfg.changes > 0:
+            rows = shard(moved, self.info).nonzero()[:, 0]  # (M,)
+            images, read, coords, targets = changed_views(images, read, coords, targets,
+                                                          shard(states, self.info)[rows], rows, self.gen)
         pred, penalty = self.model(images, read, mine, coords)
         mse = (pred - targets).pow(2).mean()
         loss = mse + penalty
