@@ -1,0 +1,67 @@
+"""The README's results-at-a-glance table, computed from a study's results.json.
+
+One row per method: how well it fits the training icons, how it generalizes (held-out pixels,
+unseen icons' held-out pixels, 256 px renders of unseen icons) and its best interpolation mode
+on the known-midpoint benchmark's unseen icons, with the trivial references in their columns.
+It is a view of numbers the study already wrote, so it is derived here rather than stored
+twice; tests/test_readme.py checks the README holds exactly what this prints.
+
+    python -m analysis.reporting.glance results/study     # prints the table to paste
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HEADER = ("| method | train px dB | held-out px dB | unseen held-out px dB | 256 px, unseen icons dB | "
+          "best interpolation, unseen icons: mode, frame PSNR dB |")
+# The benchmark's references on the true endpoints, named for a reader who has not seen its table.
+MIDPOINT_REFERENCES = {"pixel/crossfade": "pixel cross-fade of the true endpoints (reference)",
+                       "pixel/warp": "warp-and-blend of the true endpoints (reference)"}
+
+
+def cell(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def best_mode(midpoints: dict, method: str) -> str:
+    """The method's best mode by frame PSNR on the benchmark, or n/a if it cannot encode the
+    changed icons (a code table, a per-image SIREN)."""
+    modes = {key.split("/", 1)[1]: score["frame_psnr"] for key, score in midpoints.items()
+             if key.split("/", 1)[0] == method}
+    if not modes:
+        return "n/a"
+    mode = max(modes, key=modes.get)
+    return f"{mode} {modes[mode]:.2f}"
+
+
+def glance_table(summary: dict) -> str:
+    methods, refs = summary["methods"], summary["references"]
+    midpoints = summary.get("known_midpoints_unseen", {})
+    lines = [HEADER, "|---|---|---|---|---|---|"]
+    for name, row in methods.items():
+        lines.append(f"| {name} | {cell(row['train_pixels'])} | {cell(row['heldout_pixels'])} | "
+                     f"{cell(row['unseen_heldout_pixels'])} | {cell(row['unseen_upsample'])} | "
+                     f"{best_mode(midpoints, name)} |")
+    mean, neighbours, lanczos = refs["mean_icon"], refs["neighbours"], refs["lanczos"]
+    lines.append(f"| mean icon (reference) | {cell(mean['train_pixels'])} | {cell(mean['heldout_pixels'])} | "
+                 f"{cell(mean['unseen_heldout_pixels'])} |  |  |")
+    lines.append(f"| neighbour interpolation (reference) |  | {cell(neighbours['heldout_pixels'])} | "
+                 f"{cell(neighbours['unseen_heldout_pixels'])} |  |  |")
+    lines.append(f"| Lanczos (reference) |  |  |  | {cell(lanczos['unseen_upsample'])} |  |")
+    for key, label in MIDPOINT_REFERENCES.items():
+        if key in midpoints:
+            lines.append(f"| {label} |  |  |  |  | {midpoints[key]['frame_psnr']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="a study's output folder (holds results.json)")
+    args = parser.parse_args(argv)
+    print(glance_table(json.loads((args.run / "results.json").read_text())))
+
+
+if __name__ == "__main__":
+    main()
