@@ -114,7 +114,9 @@ METHODS: dict[str, MethodSpec] = {
                         defaults={"hr_supervision": 256, "batch": 16, "pixels": 1024}, tiny={"feature_channels": 8}),
     "modulated": MethodSpec(_modulated, "train_hyper",
                             "conv encoder -> latent grid -> modulations of one shared SIREN, read at each coordinate",
-                            tiny={"grid": 4, "grid_channels": 4}),
+                            # icons100 + icons-large's training icons, each step's icon moved by a geometric
+                            # change half the time: an encoder learns icons from many of them (README, question 1)
+                            defaults={"data": "icons-all", "changes": 0.5}, tiny={"grid": 4, "grid_channels": 4}),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
                        tiny={"inner_steps": 1}),
     "hybrid": MethodSpec(_hybrid, "train_maml", "hypernetwork emits each image's SIREN init, then MAML inner steps",

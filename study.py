@@ -26,16 +26,17 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+import torch
 
 import interpolate
 import similarity
-from analysis.endpoints import training_set, training_split
-from analysis.figures import from_pil, save_png, stack_labelled
+from analysis.endpoints import training_set
+from analysis.figures import save_png
 from analysis.interpolation.known_midpoints import build_benchmark
 from analysis.interpolation.method_benchmark import benchmark_methods, path_sheet
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.reporting.curves import curve_figure
+from analysis.reporting.pair_figure import pair_figure
 from analysis.reporting.report import inner_step_lines, midpoint_lines, results_table
 from analysis.reporting.upsampling import upsample_sheet, upsampled
 from analysis.scoring.inner_steps import inner_step_table
@@ -48,9 +49,14 @@ from train.checkpoint import method_from_checkpoint
 from train.config import method_config
 from train.trainer import train
 
-# Rows of registry.METHODS: perimage is the reference; *_table are the exercise's index-coded setting (a code
-# per training icon, no encoder). hyper_hr (256 px supervision) stays in the registry, out of the default study.
-STUDY_METHODS = "concat,concat_table,hyper,hyper_table,hyper_interp,local,hybrid,maml,perimage"
+# Rows of registry.METHODS: perimage is the reference; hyper_table is the exercise's index-coded setting (a code
+# per training icon, no encoder). Out of the default study, in the registry: hyper_hr (256 px supervision),
+# concat_table (the index-coded baseline) and hyper_interp (the hypernetwork with an interpolation loss, which
+# modulated supersedes); each costs ~4 minutes of the study's ~40 (add them with --methods).
+STUDY_METHODS = "concat,hyper,hyper_table,modulated,local,hybrid,maml,perimage"
+# Training budget as a multiple of --minutes: the per-image reference needs less, and modulated learns from
+# 1,445 icons (its registry data), not 100, so it gets more of them per run.
+BUDGET = {"perimage": 0.5, "modulated": 5 / 3}
 QUICK = {"steps": 3, "unseen_count": 4, "eval_every": 1000, "image_every": 1000}  # on top of the registry's tiny sizes
 
 
@@ -84,11 +90,14 @@ def train_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
         if cfg.resume and (run / "metrics.json").is_file():
             metrics[name] = json.loads((run / "metrics.json").read_text())
             continue
-        minutes = cfg.minutes / 2 if name == "perimage" else cfg.minutes
+        minutes = cfg.minutes * BUDGET.get(name, 1.0)
+        # A method whose registry row names its own data (modulated: icons-all) trains on it unless the
+        # study is pointed at other data than its default; unseen icons are the same for every method.
+        data = spec(name).defaults.get("data", cfg.data) if cfg.data == StudyConfig.data else cfg.data
         # One full evaluation, at the end: each costs about 40 s on 2 cores (200 icons rendered at
         # 256 px and scored), and the cheap track every 50 steps already draws the curves.
         budget = QUICK if cfg.quick else {"minutes": minutes, "steps": 1_000_000, "eval_every": 1_000_000}
-        changes = {"data": cfg.data, "res": cfg.res, "hr_res": cfg.hr_res, "out": str(run), "device": cfg.device,
+        changes = {"data": data, "res": cfg.res, "hr_res": cfg.hr_res, "out": str(run), "device": cfg.device,
                    "seed": cfg.seed,
                    "resume": (run / "ckpt.pt").is_file(), **budget}
         run_cfg = method_config(name, tiny=cfg.quick, **changes)
@@ -97,19 +106,28 @@ def train_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
     return metrics
 
 
-def upsample_figure(out: Path, names: list[str], device, count: int = 6) -> dict[str, float]:
-    """One sheet: per icon a row of input (nearest), Lanczos, each method, truth; PSNR on these icons."""
-    renders, truth, lowres = {}, None, None
+def upsample_figure(out: Path, names: list[str], device, count: int = 4) -> dict[str, float]:
+    """One sheet on unseen icons (what the upsampling question is about): per icon a row of input
+    (nearest), Lanczos, each method that can read a new icon, truth; PSNR on these icons."""
+    renders, truth, lowres, shown = {}, None, None, []
     for name in names:
         method, ckpt = method_from_checkpoint(out / "runs" / name / "ckpt.pt", device)
-        images, observed = training_set(ckpt)
+        source = unseen_source(ckpt["config"]["data"], ckpt["config"].get("unseen", "auto"))
+        if not method.handles_unseen_images or source is None:
+            continue
+        cfg = ckpt["config"]
         if truth is None:
-            cfg = ckpt["config"]
-            truth = load_images(cfg["data"], cfg["hr_res"], training_split(cfg)).images[:count]  # (K, 3, R, R)
-            lowres = images.images[:count]  # (K, 3, r, r)
-        renders[name] = upsampled(method, images, observed, list(range(count)), truth.shape[-1])
-    sheet, scores = upsample_sheet(lowres, renders, truth)
-    save_png(sheet, out / "upsample.png")
+            images = load_images(source[0], cfg["res"], source[1])
+            # icons spread over the set, not its alphabetical start
+            shown = sorted({round(k * (len(images) - 1) / max(count - 1, 1)) for k in range(count)})
+            truth = load_images(source[0], cfg["hr_res"], source[1]).images[shown]  # (K, 3, R, R)
+            lowres, icon_names = images.images[shown], [images.names[i] for i in shown]  # (K, 3, r, r)
+            observed = torch.ones_like(images.images[:, :1], dtype=torch.bool)  # an unseen icon is read in full
+        renders[name] = upsampled(method, images, observed, shown, truth.shape[-1])
+    if truth is None:
+        return {}
+    sheet, scores = upsample_sheet(lowres, renders, truth, icon_names)
+    save_png(sheet, out / "upsample.png", colors=256)
     return {label: value.mean().item() for label, value in scores.items()}
 
 
@@ -126,9 +144,11 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
             "--random-pairs", str(cfg.random_pairs), "--warps", str(out / "warps.pt"),
             "--device", cfg.device, "--overwrite"])  # regenerated on every study run (--resume too)
     # One picture per pair with every method's rows, under a name that does not depend on the pair.
-    for k in range(len(results[names[0]]["pairs"])):
-        sheets = [Image.open(next((out / "interpolation" / name).glob(f"{k}_*/sheet.png"))) for name in names]
-        save_png(stack_labelled([from_pil(sheet) for sheet in sheets], names), out / f"interpolation_pair{k}.png")
+    for k, pair in enumerate(results[names[0]]["pairs"]):
+        folders = {name: next((out / "interpolation" / name).glob(f"{k}_*")) for name in names}
+        kind = next(iter(folders.values())).name.split("_")[1]  # the folder is k_kind_a__b
+        title = f"pair {k} ({kind}): {pair['a']['name']} to {pair['b']['name']}".replace("_", " ")
+        save_png(pair_figure(folders, pair["ts"], title), out / f"interpolation_pair{k}.png", colors=256)
     return results
 
 
@@ -186,7 +206,8 @@ def main(argv=None) -> dict:
     warps = WarpCache(out / "warps.pt")
     bench = benchmark_methods(methods, cfg.res, cfg.midpoint_count, warps=warps)
     warps.save()
-    shown = {n: m for n, m in methods.items() if n in ("concat", "hyper", "hyper_interp", "hybrid", "maml")}
+    # the methods that can encode a changed icon, local included (its warp is the best model path)
+    shown = {n: m for n, m in methods.items() if n in ("concat", "hyper", "hyper_interp", "modulated", "local", "hybrid", "maml")}
     for mode in ("weights", "aligned"):
         save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode, warps=warps),
                  out / f"known_midpoints_{mode}.png")

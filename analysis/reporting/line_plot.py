@@ -1,0 +1,68 @@
+"""One panel of lines with markers against a (log) x axis, drawn with PIL, with dashed
+horizontal references: the figure of `scaling.py` (unseen PSNR against training icons)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from analysis.reporting.curves import dashed, font, nice_ticks, tick_text
+
+COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
+GREYS = [(110, 110, 110), (170, 120, 60), (150, 150, 200)]
+
+
+def line_figure(series: dict[str, list[tuple[float, float]]], references: dict[str, float], path: Path,
+                title: str, x_label: str, y_label: str = "dB", log_x: bool = True,
+                size: tuple[int, int] = (640, 380)) -> Path:
+    """series {label: [(x, y)]} as solid lines with dots; references {label: y} as dashed lines."""
+    xs = [x for pts in series.values() for x, _ in pts]
+    ys = [y for pts in series.values() for _, y in pts] + list(references.values())
+    ys = [y for y in ys if math.isfinite(y)]
+    y_ticks = nice_ticks(min(ys) - 0.5, max(ys) + 0.5)
+    fx = (lambda v: math.log10(v)) if log_x else (lambda v: v)  # noqa: E731
+    x_lo, x_hi = fx(min(xs)), fx(max(xs))
+    pad = 0.06 * (x_hi - x_lo or 1.0)
+    x_lo, x_hi = x_lo - pad, x_hi + pad
+    small, big = font(14), font(16)
+    pw, ph = size
+    left, top, right, bottom = 64, 40, 250, 54  # the legend sits right of the plot
+    canvas = Image.new("RGB", (left + pw + right, top + ph + bottom), "white")
+    draw = ImageDraw.Draw(canvas)
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (left + pw * (fx(x) - x_lo) / (x_hi - x_lo),
+                top + ph * (1 - (y - y_ticks[0]) / (y_ticks[-1] - y_ticks[0])))
+
+    draw.text((left, 10), title, fill="black", font=big)
+    for y in y_ticks:
+        _, py = at(min(xs), y)
+        draw.line([(left, py), (left + pw, py)], fill=(232, 232, 232))
+        draw.text((left - 6, py), tick_text(y), fill="black", font=small, anchor="rm")
+    for x in sorted(set(xs)):
+        px, _ = at(x, y_ticks[0])
+        draw.line([(px, top + ph), (px, top + ph + 5)], fill="black")
+        draw.text((px, top + ph + 8), tick_text(x), fill="black", font=small, anchor="mt")
+    draw.rectangle([left, top, left + pw, top + ph], outline="black")
+    draw.text((left + pw / 2, top + ph + 30), x_label, fill="black", font=small, anchor="mt")
+    draw.text((8, top + ph / 2), y_label, fill="black", font=small)
+    ly = top
+    for (label, value), colour in zip(references.items(), GREYS):
+        dashed(draw, at(min(xs), value)[1], left, left + pw, colour)
+        dashed(draw, ly + 8, left + pw + 14, left + pw + 44, colour, dash=5)
+        draw.text((left + pw + 50, ly), label, fill="black", font=small)
+        ly += 24
+    for (label, pts), colour in zip(series.items(), COLOURS):
+        points = [at(x, y) for x, y in sorted(pts)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=3)
+        for px, py in points:
+            draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill=colour)
+        draw.line([(left + pw + 14, ly + 8), (left + pw + 44, ly + 8)], fill=colour, width=3)
+        draw.text((left + pw + 50, ly), label, fill="black", font=small)
+        ly += 24
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    return path

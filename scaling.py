@@ -1,0 +1,101 @@
+"""How the modulated method's quality on unseen icons grows with its training icons and its size.
+
+    python scaling.py --out results/scaling                                   # 8 runs of --minutes each
+    python scaling.py --counts 100,400 --changes 0 --grids "" --minutes 0.1 --out /tmp/s   # a smoke run
+
+Data size: `modulated` trained on the first N icons of icons-all (N in --counts; icons-all:100
+is icons100, the exercise's set) with and without geometric changes (--changes), each for the
+same --minutes. Representation size: the grid G x C in --grids on all 1,445 icons with the
+registry's changes (the run at the default grid is shared with the data-size runs). Every run
+is scored on the same 100 unseen icons (icons-large's test split). Writes scaling.md,
+scaling.json and data_size.png (unseen PSNR against N, with the trivial references).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import train_hyper
+from analysis.reporting.line_plot import line_figure
+from cli import parse_config, run_main
+from errors import UserError
+from registry import spec
+from train.config import HyperConfig
+
+COLUMNS = {"psnr/train_pixels": "train px", "psnr/heldout_pixels": "held-out px", "psnr/unseen_images": "unseen icons",
+           "psnr/unseen_heldout_pixels": "unseen held-out px", "psnr/unseen_upsample_256": "unseen 256 px"}
+
+
+@dataclass
+class ScalingConfig:
+    """Train modulated at several data and grid sizes; table and figure of its unseen-icon scores."""
+
+    out: str = "runs/scaling"
+    counts: str = "100,400,1445"    # training icons: the first N of icons-all
+    changes: str = "0,0.5"          # --changes of the data-size runs
+    grids: str = "6x16,24x16"       # G x C of the size runs, besides the default grid (12 x 16)
+    minutes: float = 3.0            # training budget of each run
+    device: str = "auto"
+
+
+def _grids(text: str) -> list[tuple[int, int]]:
+    try:
+        return [tuple(int(v) for v in g.lower().split("x")) for g in text.split(",") if g.strip()]
+    except ValueError:
+        raise UserError(f"--grids {text!r}: write sizes as GxC, comma separated, e.g. 6x16,24x16") from None
+
+
+def _run(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> dict:
+    """One training run (reused when its metrics exist: a rerun resumes the sweep)."""
+    run = out / name
+    if (run / "metrics.json").is_file():
+        return json.loads((run / "metrics.json").read_text())
+    print(f"\n=== {name}")
+    resume = ["--resume"] if (run / "ckpt.pt").is_file() else []
+    return train_hyper.main(["--model", "modulated", "--minutes", str(cfg.minutes), "--steps", "1000000",
+                             "--eval-every", "1000000", "--device", cfg.device, "--out", str(run), *flags, *resume])
+
+
+def main(argv=None) -> dict:
+    cfg, _ = parse_config(ScalingConfig, argv)
+    out = Path(cfg.out)
+    counts = [int(n) for n in cfg.counts.split(",") if n.strip()]
+    changes = [float(p) for p in cfg.changes.split(",") if p.strip()]
+    default_changes, default_grid = spec("modulated").defaults["changes"], (HyperConfig.grid, HyperConfig.grid_channels)
+    runs = {}
+    for n in counts:
+        for p in changes:
+            runs[(n, p, default_grid)] = _run(out, f"n{n}_changes{p:g}", ["--data", f"icons-all:{n}", "--changes", str(p)], cfg)
+    for g, c in _grids(cfg.grids):
+        runs[(max(counts, default=1445), default_changes, (g, c))] = _run(
+            out, f"grid{g}x{c}", ["--data", f"icons-all:{max(counts, default=1445)}", "--changes", str(default_changes),
+                                  "--grid", str(g), "--grid-channels", str(c)], cfg)
+    rows = [{"icons": n, "changes": p, "grid": f"{g} x {g} x {c}", "floats": g * g * c, "steps": m.get("step"),
+             **{label: m.get(key) for key, label in COLUMNS.items()}} for (n, p, (g, c)), m in runs.items()]
+    refs = next(iter(runs.values()))
+    references = {"mean icon, unseen": refs["reference/mean_icon_unseen"],
+                  "neighbours, unseen held-out": refs["reference/neighbours_unseen_heldout"],
+                  "Lanczos, unseen 256 px": refs["reference/unseen_lanczos_256"]}
+    cell = lambda v: "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
+    head = ["training icons", "changes", "grid", "floats / icon", "steps", *COLUMNS.values()]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(v) for v in r.values()) + " |" for r in rows]
+    lines += ["", "References on the same unseen icons: " + ", ".join(f"{k} {v:.2f} dB" for k, v in references.items()),
+              f"A 48 px icon has {48 * 48 * 3:,} values."]
+    series = {f"unseen icons, changes {p:g}": [(n, runs[(n, p, default_grid)]["psnr/unseen_images"]) for n in counts]
+              for p in changes}
+    series.update({f"unseen held-out px, changes {p:g}": [(n, runs[(n, p, default_grid)]["psnr/unseen_heldout_pixels"])
+                                                         for n in counts] for p in changes})
+    if counts:
+        line_figure(series, {k: v for k, v in references.items() if "256" not in k}, out / "data_size.png",
+                    f"modulated ({default_grid[0]} x {default_grid[0]} x {default_grid[1]} grid, {cfg.minutes:g} min "
+                    "each): unseen icons against training icons", "training icons (icons-all:N, log scale)")
+    (out / "scaling.md").write_text("\n".join(lines) + "\n")
+    (out / "scaling.json").write_text(json.dumps({"rows": rows, "references": references}, indent=2))
+    print("\n".join(lines))
+    return {"rows": rows, "references": references}
+
+
+if __name__ == "__main__":
+    run_main(main)
