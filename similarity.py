@@ -96,7 +96,7 @@ def main(argv=None) -> dict:
     corr = correlate(chosen, score, cfg.correlate)
     scatter_png(corr["similarity"], corr["score"], out / "similarity_vs_morph_error.png",
                 f"{measure} similarity vs morph error of the {blend} blend, rho = {corr['spearman']:.2f} "
-                f"({corr['count']} pairs)", xlabel=f"{measure} similarity", ylabel="morph error (lower = better)")
+                f"({corr['count']} pairs)", xlabel=f"{measure.removesuffix('s')} similarity (cosine)", ylabel="morph error (lower = better)")
     pix_ok = pix < pix[torch.isfinite(pix)].median()  # (N, N): pairs that look different in pixels
     pairs, rule = choose_pairs(chosen, corr["spearman"], corr["count"], higher_is_better=False, count=cfg.pairs,
                                eligible=pix_ok)
@@ -116,8 +116,8 @@ def main(argv=None) -> dict:
     if pairs:
         idx = [i for p in pairs for i in (p["a"]["index"], p["b"]["index"])]
         grid = make_grid(upscale_nearest(images.images[idx], 96), ncol=2)  # a pair per row
-        labels = [f"{p['kind']} {p['similarity']:+.2f}\n{p['a']['name'][:18]}\n{p['b']['name'][:18]}" for p in pairs]
-        save_png(label_rows(grid, labels, row_height=98, margin=130), out / "pairs.png")
+        labels = [f"{p['kind']}, similarity {p['similarity']:+.2f}\n{p['a']['name']}\n{p['b']['name']}" for p in pairs]
+        save_png(label_rows(grid, labels, row_height=98), out / "pairs.png")  # the margin fits the names
     result = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "measure": measure, "rule": rule,
               "blend_scored": blend, "spearman": corr["spearman"], "correlated_pairs": corr["count"],
               "significant": corr["significant"], "pairs": pairs, "order": order.tolist()}

@@ -210,7 +210,7 @@ def main(argv=None) -> dict:
     shown = {n: m for n, m in methods.items() if n in ("concat", "hyper", "hyper_interp", "modulated", "local", "hybrid", "maml")}
     for mode in ("weights", "aligned"):
         save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode, warps=warps),
-                 out / f"known_midpoints_{mode}.png")
+                 out / f"known_midpoints_{mode}.png", colors=256)
     steps = inner_steps_all({n: (m, c) for n, (m, c) in loaded.items() if m.adapts or n == "hyper"})
     table, summary = results_table(train, interp)
     table += "\n".join(midpoint_lines(bench, summary) + inner_step_lines(steps, summary)) + "\n"

@@ -7,7 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from einops import rearrange
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
+
+# Label size in px: a figure of up to about 1,200 px is shown about 1,000 px wide, where 16 px
+# text stays readable (the bitmap default font, about 10 px with collapsed spaces, did not).
+LABEL_SIZE = 16
 
 
 def make_grid(images: torch.Tensor, ncol: int = 10, pad: int = 2, pad_value: float = 1.0) -> torch.Tensor:
@@ -38,11 +42,15 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return (image.detach().clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
 
 
-def save_png(image: torch.Tensor, path: Path) -> Path:
-    """Save a (3, H, W) [0, 1] image as PNG, creating the folder."""
+def save_png(image: torch.Tensor, path: Path, colors: int | None = None) -> Path:
+    """Save a (3, H, W) [0, 1] image as PNG, creating the folder. `colors`: quantize to that many
+    colours first (a palette PNG is several times smaller; for large sheets of many tiles)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(image)).save(path)
+    picture = Image.fromarray(to_uint8(image))
+    if colors:
+        picture = picture.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    picture.save(path, optimize=True)
     return path
 
 
@@ -61,37 +69,78 @@ def from_pil(canvas: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(canvas.convert("RGB")).copy()).permute(2, 0, 1).float() / 255
 
 
-def label_rows(grid: torch.Tensor, labels: list[str], row_height: int, margin: int = 64) -> torch.Tensor:
-    """Prepend a white column with one text label per grid row: (3, H, W) -> (3, H, W + margin)."""
+def font(size: int = LABEL_SIZE) -> ImageFont.ImageFont:
+    """A scalable font of `size` px (Pillow >= 10.1 bundles one), else the bitmap default."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def text_width(labels: list[str], fnt: ImageFont.ImageFont) -> int:
+    """The width in px of the widest line of any label."""
+    return int(max((fnt.getlength(line) for text in labels for line in text.split("\n")), default=0))
+
+
+def draw_centred(draw: ImageDraw.ImageDraw, x: float, middle: float, text: str, fnt, size: int) -> None:
+    """Left-aligned (multi-line) text whose block is vertically centred on `middle`."""
+    lines = text.split("\n")
+    top = middle - len(lines) * (size + 4) / 2
+    for i, line in enumerate(lines):
+        draw.text((x, top + i * (size + 4)), line, fill="black", font=fnt)
+
+
+def label_rows(grid: torch.Tensor, labels: list[str], row_height: int, margin: int = 64,
+               size: int = LABEL_SIZE) -> torch.Tensor:
+    """Prepend a white column with one text label per grid row: (3, H, W) -> (3, H, W + margin'),
+    the margin widened to the longest label so that no name is cut off."""
+    fnt = font(size)
+    margin = max(margin, text_width(labels, fnt) + 14)
     canvas = Image.new("RGB", (grid.shape[-1] + margin, grid.shape[-2]), "white")
     canvas.paste(Image.fromarray(to_uint8(grid)), (margin, 0))
     draw = ImageDraw.Draw(canvas)
     for r, text in enumerate(labels):
-        draw.text((4, 2 + r * row_height + row_height // 2 - 6), text, fill="black")
+        draw_centred(draw, 6, r * row_height + row_height / 2 + 1, text, fnt, size)
     return from_pil(canvas)
 
 
-def label_columns(grid: torch.Tensor, labels: list[str], tile: int, height: int = 16) -> torch.Tensor:
-    """Put one text label above each column of a make_grid sheet of `tile` px tiles:
-    (3, H, W) -> (3, H + height, W)."""
+def label_columns(grid: torch.Tensor, labels: list[str], tile: int, height: int | None = None,
+                  size: int = LABEL_SIZE, left: int = 0) -> torch.Tensor:
+    """Put one text label above each column of a make_grid sheet of `tile` px tiles (the sheet
+    starting `left` px in, after row labels): (3, H, W) -> (3, H + height, W)."""
+    fnt = font(size)
+    height = height or size + 10
     canvas = Image.new("RGB", (grid.shape[-1], grid.shape[-2] + height), "white")
     canvas.paste(Image.fromarray(to_uint8(grid)), (0, height))
     draw = ImageDraw.Draw(canvas)
     for c, text in enumerate(labels):
-        draw.text((2 + c * (tile + 2) + 2, 3), text, fill="black")
+        draw.text((left + 2 + c * (tile + 2) + tile / 2, height / 2), text, fill="black", font=fnt, anchor="mm")
     return from_pil(canvas)
 
 
-def stack_labelled(blocks: list[torch.Tensor], labels: list[str], margin: int = 70) -> torch.Tensor:
-    """Stack (3, H_k, W_k) blocks vertically, each named in a left column and separated by a
-    line: one figure of several methods' sheets."""
+def add_title(image: torch.Tensor, title: str, size: int = LABEL_SIZE + 4) -> torch.Tensor:
+    """A line of text above the image: (3, H, W) -> (3, H + size + 14, W')."""
+    fnt = font(size)
+    width = max(image.shape[-1], text_width([title], fnt) + 16)
+    canvas = Image.new("RGB", (width, image.shape[-2] + size + 14), "white")
+    canvas.paste(Image.fromarray(to_uint8(image)), (0, size + 14))
+    ImageDraw.Draw(canvas).text((8, 6), title, fill="black", font=fnt)
+    return from_pil(canvas)
+
+
+def stack_labelled(blocks: list[torch.Tensor], labels: list[str], margin: int = 70,
+                   size: int = LABEL_SIZE) -> torch.Tensor:
+    """Stack (3, H_k, W_k) blocks vertically, each named in a left column (as wide as the
+    longest name) and separated by a line: one figure of several methods' sheets."""
+    fnt = font(size)
+    margin = max(margin, text_width(labels, fnt) + 14)
     width = margin + max(b.shape[-1] for b in blocks)
     canvas = Image.new("RGB", (width, sum(b.shape[-2] for b in blocks)), "white")
     draw = ImageDraw.Draw(canvas)
     top = 0
     for block, text in zip(blocks, labels):
         canvas.paste(Image.fromarray(to_uint8(block)), (margin, top))
-        draw.text((6, top + block.shape[-2] // 2 - 6), text, fill="black")
+        draw_centred(draw, 6, top + block.shape[-2] / 2, text, fnt, size)
         draw.line([(0, top), (width, top)], fill="black")
         top += block.shape[-2]
     return from_pil(canvas)

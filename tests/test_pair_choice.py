@@ -47,7 +47,7 @@ def test_correlate_and_scatter(tmp_path):
                        f"morph_error vs similarity, Spearman rho = {result['spearman']:.2f}", "similarity (weights)",
                        "morph_error (lower is better)")
     img = Image.open(path)
-    assert img.size == (560, 420) and len(np.unique(np.asarray(img.convert("L")))) > 2
+    assert img.size == (760, 520) and len(np.unique(np.asarray(img.convert("L")))) > 2
 
 
 SIMILAR, SPREAD = ["similar", "similar", "hard"], ["spread", "spread", "hard"]

@@ -165,7 +165,7 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
     {name: Method}; methods that cannot encode unseen images or lack the mode are left out.
     warps: the cases' warps when already fitted (e.g. by `benchmark_methods`).
     Returns a (3, H, W) image, each tile upscaled `upscale`x (nearest) for visibility."""
-    from analysis.figures import label_rows, make_grid, stack_labelled, upscale_nearest
+    from analysis.figures import label_columns, label_rows, make_grid, stack_labelled, upscale_nearest
 
     blocks, labels = [], []
     warps = WarpCache() if warps is None else warps
@@ -186,9 +186,12 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
             names.append(name)
         tiles = upscale_nearest(torch.cat(rows), res * upscale)  # (R*(T+2), 3, up, up)
         grid = make_grid(tiles, ncol=len(c.ts) + 2)
-        blocks.append(label_rows(grid, names, row_height=res * upscale + 2, margin=90))
-        labels.append(f"{c.kind}\n{c.name[:14]}")
-    return stack_labelled(blocks, labels, margin=110)
+        ts = ["start", *(f"t = {t:g}" for t in c.ts), "end"]
+        labelled = label_rows(grid, names, row_height=res * upscale + 2)  # the margin fits the names
+        margin = labelled.shape[-1] - grid.shape[-1]
+        blocks.append(label_columns(labelled, ts, res * upscale, size=14, left=margin))
+        labels.append(f"{c.kind}\n{c.name}")
+    return stack_labelled(blocks, labels)
 
 
 # The two benchmarks: changed training icons (icons100), and changed unseen icons.

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from analysis.figures import font as figure_font
 
 Z95 = 1.96  # two-sided 5% normal quantile
 
@@ -129,14 +131,14 @@ def choose_pairs(similarity: torch.Tensor, rho: float, n: int, higher_is_better:
 
 
 def scatter_png(x: list[float], y: list[float], path: str | Path, title: str, xlabel: str = "similarity",
-                ylabel: str = "score", size: tuple[int, int] = (560, 420)) -> Path:
+                ylabel: str = "score", size: tuple[int, int] = (760, 520)) -> Path:
     """Scatter plot of y against x as a PNG (PIL only): axes with 5 labelled ticks each, the
     axis labels, the title (put rho there). Returns the path."""
     w, h = size
-    left, right, top, bottom = 70, 20, 36, 56
+    left, right, top, bottom = 80, 24, 44, 64
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default()
+    font = figure_font(15)  # scalable: the bitmap default collapsed spaces ("weightssimilarity")
     x0, x1 = _span(x)
     y0, y1 = _span(y)
     px = lambda v: left + (v - x0) / (x1 - x0) * (w - left - right)  # noqa: E731
@@ -153,7 +155,7 @@ def scatter_png(x: list[float], y: list[float], path: str | Path, title: str, xl
         draw.ellipse([cx - 3, cy - 3, cx + 3, cy + 3], fill=(33, 113, 181), outline=(8, 48, 107))
     draw.text((w / 2, 10), title, fill="black", font=font, anchor="ma")
     draw.text(((left + w - right) / 2, h - 20), xlabel, fill="black", font=font, anchor="ma")
-    label = Image.new("RGB", (h - top - bottom, 14), "white")  # the y label, drawn flat, then turned
+    label = Image.new("RGB", (h - top - bottom, 20), "white")  # the y label, drawn flat, then turned
     ImageDraw.Draw(label).text((label.width / 2, 0), ylabel, fill="black", font=font, anchor="ma")
     img.paste(label.rotate(90, expand=True), (4, top))
     path = Path(path)

@@ -20,8 +20,9 @@ import argparse
 import math
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from analysis.figures import font
 from analysis.scoring.track import read_track
 
 # (record key, label, colour) of the solid lines, and (reference key, label, colour) of the dashed ones.
@@ -31,13 +32,7 @@ REFERENCES = [("neighbours_heldout_pixels", "neighbour interp., held-out", (255,
               ("neighbours_unseen_heldout", "neighbour interp., unseen held-out", (44, 160, 44)),
               ("mean_icon_heldout_pixels", "mean icon, held-out", (128, 128, 128))]
 X_LABELS = {"train_seconds": "training seconds", "step": "step"}
-
-
-def font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)  # Pillow >= 10.1: a scalable font
-    except TypeError:
-        return ImageFont.load_default()
+PSNR_CAP = 99.0  # dB; psnr() reports 100 for an exact render
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -72,11 +67,14 @@ def curve_figure(runs: dict[str, Path], path: Path, x_key: str = "train_seconds"
     values = [r[k] for _, recs in tracks.values() for r in recs for k, _, _ in SERIES
               if isinstance(r.get(k), (int, float)) and math.isfinite(r[k])]
     values += [h.get("references", {}).get(k) for h, _ in tracks.values() for k, _, _ in REFERENCES]
-    values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    # The axis fits the data, not the PSNR cap: an exact render (an untrained `local` reads its
+    # pixels back) scores the 100 dB cap and would squeeze every 10-50 dB curve into a corner.
+    # Points beyond the axis are drawn at its edge.
+    values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v) and v < PSNR_CAP]
     y_ticks = nice_ticks(min(values, default=0.0), max(values, default=1.0))
     y_lo, y_hi = y_ticks[0], y_ticks[-1]
 
-    small, big = font(12), font(14)
+    small, big = font(14), font(16)
     pw, ph = panel
     left, right, top, bottom = 52, 14, 26, 40  # margins of each panel around its plot area
     cols = min(cols, len(tracks))
@@ -108,6 +106,7 @@ def curve_figure(runs: dict[str, Path], path: Path, x_key: str = "train_seconds"
         x_hi = x_ticks[-1]
 
         def at(xv: float, yv: float) -> tuple[float, float]:
+            yv = min(max(yv, y_lo), y_hi)
             return (ox + pw * xv / x_hi, oy + ph * (1 - (yv - y_lo) / (y_hi - y_lo)))
 
         steps = records[-1]["step"] if records else 0
