@@ -37,11 +37,12 @@ import torch
 from cli import parse_config, run_main
 from data.pixels import HELDOUT_FRACTION
 from errors import UserError
+from registry import spec
 from train.benchmark import Worker, siren_work
 from train.config import method_config
 
 SIREN_SPEC = {"images": 100, "res": 48, "hidden": 64, "layers": 3}
-QUICK = {"res": 24, "batch": 4, "pixels": 32, "hr_res": 0, "unseen": ""}  # on top of the registry's tiny sizes
+QUICK = {"res": 24, "batch": 4, "pixels": 32, "hr_res": 0, "unseen": "", "data": "icons100"}  # on top of the tiny sizes
 TARGETS = (25.0, 30.0)
 log = logging.getLogger("bench")
 
@@ -50,7 +51,7 @@ log = logging.getLogger("bench")
 class BenchConfig:
     """Time training (to 25 and 30 dB), inference and the SIREN step: fast path vs eager reference."""
 
-    methods: str = "hyper,concat,maml"  # comma-separated: hyper, concat, maml
+    methods: str = "hyper,concat,maml,modulated"  # comma-separated methods of registry.py
     max_seconds: float = 300.0          # training-time budget per method and path (the lr schedule's span)
     segment_seconds: float = 10.0       # about this much training between PSNR evaluations
     threads: int = 2                    # torch threads (and OMP_NUM_THREADS) of every worker
@@ -67,8 +68,7 @@ PATHS = {"fast": {"fast": True}, "ref": {"fast": False, "pixels": 0}, "eager": {
 
 def bench_config(name: str, bench: BenchConfig, path: str, out: str):
     """The method's default training config (registry.py) on the bench's device, changed as `path` says (PATHS)."""
-    if name not in ("hyper", "concat", "maml"):
-        raise UserError(f"unknown method {name!r} in --methods: use hyper, concat, maml")
+    spec(name)  # a one-line error for an unknown name
     changes = dict(QUICK) if bench.quick else {}
     if bench.quick and name == "maml":
         changes["batch"] = 2

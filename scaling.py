@@ -1,11 +1,10 @@
 """How the modulated method's quality on unseen icons grows with its training icons and its size.
 
-    python scaling.py --out results/scaling                                   # 8 runs of --minutes each
-    python scaling.py --counts 100,400 --changes 0 --grids "" --minutes 0.1 --out /tmp/s   # a smoke run
+    python scaling.py --out results/scaling          # 8 runs of 600 steps, about 30 minutes on 2 CPU cores
 
 Data size: `modulated` trained on the first N icons of icons-all (N in --counts; icons-all:100
 is icons100, the exercise's set) with and without geometric changes (--changes), each for the
-same --minutes. Representation size: the grid G x C in --grids on all 1,445 icons with the
+same number of steps. Representation size: the grid G x C in --grids on all 1,445 icons with the
 registry's changes (the run at the default grid is shared with the data-size runs). Every run
 is scored on the same 100 unseen icons (icons-large's test split). Writes scaling.md,
 scaling.json and data_size.png (unseen PSNR against N, with the trivial references).
@@ -26,6 +25,9 @@ from train.config import HyperConfig
 COLUMNS = {"psnr/train_pixels": "train px", "psnr/heldout_pixels": "held-out px", "psnr/unseen_images": "unseen icons",
            "psnr/unseen_heldout_pixels": "unseen held-out px", "psnr/unseen_upsample_256": "unseen 256 px"}
 
+REFERENCES = {"reference/mean_icon_unseen": "mean icon, unseen", "reference/neighbours_unseen_heldout":
+              "neighbours, unseen held-out", "reference/unseen_lanczos_256": "Lanczos, unseen 256 px"}
+
 
 @dataclass
 class ScalingConfig:
@@ -34,8 +36,11 @@ class ScalingConfig:
     out: str = "runs/scaling"
     counts: str = "100,400,1445"    # training icons: the first N of icons-all
     changes: str = "0,0.5"          # --changes of the data-size runs
-    grids: str = "6x16,24x16"       # G x C of the size runs, besides the default grid (12 x 16)
-    minutes: float = 3.0            # training budget of each run
+    grids: str = "6x16,12x48"       # G x C of the size runs, besides the default grid (12 x 16); 12 x 48 = 6,912
+    #                                 floats, the values of a 48 px icon itself
+    steps: int = 600                # training steps of each run: a step budget, so that runs compare whatever
+    #                                 the load of a shared machine (a time budget gives fewer steps under load)
+    extra: str = ""                 # more train_hyper.py flags for every run, space separated (e.g. tiny sizes)
     device: str = "auto"
 
 
@@ -53,8 +58,8 @@ def _run(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> dict:
         return json.loads((run / "metrics.json").read_text())
     print(f"\n=== {name}")
     resume = ["--resume"] if (run / "ckpt.pt").is_file() else []
-    return train_hyper.main(["--model", "modulated", "--minutes", str(cfg.minutes), "--steps", "1000000",
-                             "--eval-every", "1000000", "--device", cfg.device, "--out", str(run), *flags, *resume])
+    return train_hyper.main(["--model", "modulated", "--minutes", "0", "--steps", str(cfg.steps),
+                             "--eval-every", "1000000", "--device", cfg.device, "--out", str(run), *flags, *resume, *cfg.extra.split()])
 
 
 def main(argv=None) -> dict:
@@ -74,9 +79,7 @@ def main(argv=None) -> dict:
     rows = [{"icons": n, "changes": p, "grid": f"{g} x {g} x {c}", "floats": g * g * c, "steps": m.get("step"),
              **{label: m.get(key) for key, label in COLUMNS.items()}} for (n, p, (g, c)), m in runs.items()]
     refs = next(iter(runs.values()))
-    references = {"mean icon, unseen": refs["reference/mean_icon_unseen"],
-                  "neighbours, unseen held-out": refs["reference/neighbours_unseen_heldout"],
-                  "Lanczos, unseen 256 px": refs["reference/unseen_lanczos_256"]}
+    references = {label: refs[key] for key, label in REFERENCES.items() if key in refs}
     cell = lambda v: "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
     head = ["training icons", "changes", "grid", "floats / icon", "steps", *COLUMNS.values()]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -89,7 +92,7 @@ def main(argv=None) -> dict:
                                                          for n in counts] for p in changes})
     if counts:
         line_figure(series, {k: v for k, v in references.items() if "256" not in k}, out / "data_size.png",
-                    f"modulated ({default_grid[0]} x {default_grid[0]} x {default_grid[1]} grid, {cfg.minutes:g} min "
+                    f"modulated ({default_grid[0]} x {default_grid[0]} x {default_grid[1]} grid, {cfg.steps} steps "
                     "each): unseen icons against training icons", "training icons (icons-all:N, log scale)")
     (out / "scaling.md").write_text("\n".join(lines) + "\n")
     (out / "scaling.json").write_text(json.dumps({"rows": rows, "references": references}, indent=2))

@@ -85,7 +85,7 @@ class ModulatedINR(Method):
     adapts = True           # encode takes `steps`: gradient steps on the latent grid
 
     def __init__(self, siren_cfg: SirenConfig, res: int, grid: int = 12, channels: int = 16,
-                 modulation: str = "shift", latent_steps: int = 0, latent_lr: float = 1e-2, width: int = 32):
+                 modulation: str = "shift", latent_steps: int = 0, latent_lr: float = 1e3, width: int = 32):
         super().__init__()
         if modulation not in MODULATIONS:
             raise ValueError(f"unknown modulation {modulation!r}: use {' or '.join(MODULATIONS)}")

@@ -83,7 +83,8 @@ class HyperConfig(TrainConfig):
     grid_channels: int = 16     # C; 12 x 12 x 16 = 2,304 floats, a third of a 48 px icon's 6,912 values
     modulation: str = "shift"   # "shift" (Functa) or "film" (scale and shift) of each sine layer
     latent_steps: int = 0       # Meta-SGD steps on the latent grid inside encode (0 = one pass)
-    latent_lr: float = 1e-2     # initial value of those steps' learned per-entry rates
+    latent_lr: float = 1e3      # those steps' per-entry rates at init (learned when --latent-steps > 0): of 1e2 to 3e3,
+    #                             the best for 3 untrained steps on training icons' held-out pixels (docs/generalization.md)
     interp_blend: str = "both"  # what is blended: "latent", "weights" (= the trunk features), "both", or
     #                             "ends" (control: t in {0, 1}, the changed icons reconstructed, no blend)
     out: str = "runs/hyper"
