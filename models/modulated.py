@@ -143,11 +143,15 @@ class ModulatedINR(Method):
         w0, x = self.siren.cfg.w0, coords
         for k, mod in enumerate(mods.split(self.sizes, dim=-1)):  # (B, P, H or 2H) per sine layer
             layer = self.siren.layers[k]
-            h = x @ layer.weight.mT + layer.bias  # (B, P, H)
             if self.modulation == "film":
                 scale, mod = mod.chunk(2, dim=-1)  # (B, P, H) each
-                h = h + scale * h
-            x = torch.sin(w0 * (h + mod))  # (B, P, H)
+                h = x @ layer.weight.mT + layer.bias  # (B, P, H)
+                x = torch.sin(w0 * (h + scale * h + mod))
+            else:
+                # sin(w0 (W x + b + s)) with w0 folded into the small W and b, and the matmul added onto
+                # the shift in one baddbmm: no (B, P, H) temporaries for the sum and the scaling.
+                weight = (w0 * layer.weight.mT).expand(b, -1, -1)  # (B, in, H), a view
+                x = torch.sin(torch.baddbmm(w0 * (mod + layer.bias), x, weight))  # (B, P, H)
         last = self.siren.layers[-1]
         return rgb_from_output(x @ last.weight.mT + last.bias)  # (B, P, 3)
 
