@@ -57,7 +57,8 @@ def _run(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> dict:
     if (run / "metrics.json").is_file():
         return json.loads((run / "metrics.json").read_text())
     print(f"\n=== {name}")
-    resume = ["--resume"] if (run / "ckpt.pt").is_file() else []
+    # A run killed before its first checkpoint left only its logs: it starts afresh in its own folder.
+    resume = ["--resume"] if (run / "ckpt.pt").is_file() else ["--overwrite"] if run.exists() else []
     return train_hyper.main(["--model", "modulated", "--minutes", "0", "--steps", str(cfg.steps),
                              "--eval-every", "1000000", "--device", cfg.device, "--out", str(run), *flags, *resume, *cfg.extra.split()])
 
