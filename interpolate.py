@@ -51,6 +51,8 @@ class InterpolateConfig:
     random_pairs: int = 0             # also score this many seeded random pairs (metrics only, mean and spread,
     #                                   rendered at the training resolution, where the path metrics are calibrated)
     seed: int = 0                     # of the random pairs
+    pair_pool: int = 0                # draw the random pairs among the first N training images (0 = all), so
+    #                                   methods trained on more images (modulated) blend the same pairs as the rest
     slerp: bool = False               # spherical instead of linear blends (latent and weights)
     pixel_source: str = "render"      # the pixel cross-fade blends the method's endpoint renders, or the "truth"
     warps: str = ""                   # a file of fitted warps to reuse and extend (a study shares one across
@@ -126,7 +128,7 @@ def score_random_pairs(cfg: InterpolateConfig, method, images, observed, modes: 
     {mode: {metric: spread dict (mean, std, ci95, n)}} and the pairs."""
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
     kind = "slerp" if cfg.slerp else "lerp"
-    pairs = sample_pairs(len(images.names), cfg.random_pairs, cfg.seed)
+    pairs = sample_pairs(min(cfg.pair_pool or len(images.names), len(images.names)), cfg.random_pairs, cfg.seed)
     res = images.images.shape[-1]  # the training resolution
     values: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
     for ia, ib in pairs:

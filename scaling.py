@@ -6,7 +6,8 @@ Data size: `modulated` trained on the first N icons of icons-all (N in --counts;
 is icons100, the exercise's set) with and without geometric changes (--changes), each for the
 same number of steps. Representation size: the grid G x C in --grids on all 1,445 icons with the
 registry's changes (the run at the default grid is shared with the data-size runs). Every run
-is scored on the same 100 unseen icons (icons-large's test split). Writes scaling.md,
+is scored on the same 100 unseen icons (icons-large's test split). One more run at the default grid
+uses FiLM (a scale and a shift per unit) instead of shifts. Writes scaling.md,
 scaling.json and data_size.png (unseen PSNR against N, with the trivial references).
 """
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ScalingConfig:
     changes: str = "0,0.5"          # --changes of the data-size runs
     grids: str = "6x16,12x48"       # G x C of the size runs, besides the default grid (12 x 16); 12 x 48 = 6,912
     #                                 floats, the values of a 48 px icon itself
+    film: bool = True               # also one run with --modulation film (scale and shift) at the default grid
     steps: int = 600                # training steps of each run: a step budget, so that runs compare whatever
     #                                 the load of a shared machine (a time budget gives fewer steps under load)
     extra: str = ""                 # more train_hyper.py flags for every run, space separated (e.g. tiny sizes)
@@ -77,12 +79,17 @@ def main(argv=None) -> dict:
         runs[(max(counts, default=1445), default_changes, (g, c))] = _run(
             out, f"grid{g}x{c}", ["--data", f"icons-all:{max(counts, default=1445)}", "--changes", str(default_changes),
                                   "--grid", str(g), "--grid-channels", str(c)], cfg)
-    rows = [{"icons": n, "changes": p, "grid": f"{g} x {g} x {c}", "floats": g * g * c, "steps": m.get("step"),
-             **{label: m.get(key) for key, label in COLUMNS.items()}} for (n, p, (g, c)), m in runs.items()]
+    top = max(counts, default=1445)
+    if cfg.film:
+        runs[(top, default_changes, default_grid, "film")] = _run(
+            out, "film", ["--data", f"icons-all:{top}", "--changes", str(default_changes), "--modulation", "film"], cfg)
+    rows = [{"icons": n, "changes": p, "grid": f"{g} x {g} x {c}", "modulation": rest[0] if rest else "shift",
+             "floats": g * g * c, "steps": m.get("step"), **{label: m.get(key) for key, label in COLUMNS.items()}}
+            for (n, p, (g, c), *rest), m in runs.items()]
     refs = next(iter(runs.values()))
     references = {label: refs[key] for key, label in REFERENCES.items() if key in refs}
     cell = lambda v: "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
-    head = ["training icons", "changes", "grid", "floats / icon", "steps", *COLUMNS.values()]
+    head = ["training icons", "changes", "grid", "modulation", "floats / icon", "steps", *COLUMNS.values()]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(cell(v) for v in r.values()) + " |" for r in rows]
     lines += ["", "References on the same unseen icons: " + ", ".join(f"{k} {v:.2f} dB" for k, v in references.items()),

@@ -42,7 +42,7 @@ from analysis.reporting.upsampling import upsample_sheet, upsampled
 from analysis.scoring.inner_steps import inner_step_table
 from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main, validate
 from data.images import load_images
-from data.split import unseen_source
+from data.split import BUNDLED, unseen_source
 from errors import UserError
 from registry import METHODS, spec
 from train.checkpoint import method_from_checkpoint
@@ -136,12 +136,13 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
     chooser = "hyper" if "hyper" in names else names[0]
     similarity.main(["--ckpt", str(out / "runs" / chooser / "ckpt.pt"), "--out", str(out / "similarity"),
                      "--device", cfg.device])
+    pool = study_icons(cfg)
     results = {}
     for name in names:
         results[name] = interpolate.main([
             "--ckpt", str(out / "runs" / name / "ckpt.pt"), "--pairs", str(out / "similarity" / "pairs.json"),
             "--frames", str(cfg.frames), "--res", str(cfg.interp_res), "--out", str(out / "interpolation" / name),
-            "--random-pairs", str(cfg.random_pairs), "--warps", str(out / "warps.pt"),
+            "--random-pairs", str(cfg.random_pairs), "--pair-pool", str(pool), "--warps", str(out / "warps.pt"),
             "--device", cfg.device, "--overwrite"])  # regenerated on every study run (--resume too)
     # One picture per pair with every method's rows, under a name that does not depend on the pair.
     for k, pair in enumerate(results[names[0]]["pairs"]):
@@ -159,12 +160,19 @@ def bench_cases(res: int, count: int) -> list:
     return [next(c for c in cases if c.kind == k) for k in dict.fromkeys(c.kind for c in cases)]
 
 
-def inner_steps_all(loaded: dict) -> dict:
-    """PSNR after 0, 1, 3, 10 inner steps (one column for a one-pass method) on each run's data;
-    loaded: {name: (method, checkpoint dict)}."""
+def study_icons(cfg: StudyConfig) -> int:
+    """How many icons the study's data holds: a method trained on more (modulated) is scored on
+    the first that many of its training icons (icons-all starts with icons100), as the others are."""
+    return len(load_images(cfg.data, cfg.res, "train" if cfg.data in BUNDLED else None))
+
+
+def inner_steps_all(loaded: dict, pool: int) -> dict:
+    """PSNR after 0, 1, 3, 10 inner steps (one column for a one-pass method) on each run's data
+    (its first `pool` training icons); loaded: {name: (method, checkpoint dict)}."""
     tables = {}
     for name, (method, ckpt) in loaded.items():
         images, observed = training_set(ckpt)
+        images, observed = images.subset(slice(pool)), observed[:pool]
         cfg = ckpt["config"]
         source = unseen_source(cfg["data"], cfg["unseen"])  # (data set, split) or None
         unseen = load_images(source[0], cfg["res"], split=source[1]).images[:cfg["unseen_count"]] if source else None
@@ -211,7 +219,7 @@ def main(argv=None) -> dict:
     for mode in ("weights", "aligned"):
         save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode, warps=warps),
                  out / f"known_midpoints_{mode}.png", colors=256)
-    steps = inner_steps_all({n: (m, c) for n, (m, c) in loaded.items() if m.adapts or n == "hyper"})
+    steps = inner_steps_all({n: (m, c) for n, (m, c) in loaded.items() if m.adapts or n == "hyper"}, study_icons(cfg))
     table, summary = results_table(train, interp)
     table += "\n".join(midpoint_lines(bench, summary) + inner_step_lines(steps, summary)) + "\n"
     summary["upsample_shown_icons"] = upsample
