@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from analysis.reporting.curves import dashed, font, nice_ticks, tick_text
 
-COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
+COLOURS = [(31, 119, 180), (214, 39, 40), (120, 170, 220), (240, 140, 140), (44, 160, 44), (148, 103, 189)]
 GREYS = [(110, 110, 110), (170, 120, 60), (150, 150, 200)]
 
 
