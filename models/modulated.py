@@ -43,8 +43,7 @@ class GridEncoder(nn.Module):
 
     The input [1 - image, 1] * mask is first folded 2 x 2 into channels (pixel unshuffle): a
     lossless halving that keeps every pixel while the convolutions run at a quarter of the
-    positions (a full-resolution stem cost 1.7 s of a 2.2 s step for 100 icons at 48 px on 2
-    CPU cores). Stride-2 convolutions go down towards G (a masked average pool makes the last
+    positions (a full-resolution stem took most of a training step when measured on the CPU). Stride-2 convolutions go down towards G (a masked average pool makes the last
     step exact for any size), then residual 3x3 blocks at grid resolution let each cell see
     its neighbours (the receptive field spans several cells)."""
 
@@ -99,8 +98,8 @@ class ModulatedINR(Method):
         self.encoder = GridEncoder(grid, channels, res, width)
         # Linear, as Functa's latent-to-modulation map: bilinear reading commutes with it, so the
         # decoder reads the C-channel grid and maps per pixel (16x less to interpolate than the
-        # modulations; a 256-channel grid_sample backward cost 0.27 s a step), and a latent blend
-        # is exactly a modulation blend.
+        # modulations, whose grid_sample backward dominated a step when measured), and a latent
+        # blend is exactly a modulation blend.
         self.hyper = nn.Linear(channels, sum(self.sizes))
         nn.init.zeros_(self.hyper.weight)  # m = 0 at init: every image starts as the base SIREN
         nn.init.zeros_(self.hyper.bias)
