@@ -43,9 +43,10 @@ class GridEncoder(nn.Module):
 
     The input [1 - image, 1] * mask is first folded 2 x 2 into channels (pixel unshuffle): a
     lossless halving that keeps every pixel while the convolutions run at a quarter of the
-    positions (a full-resolution stem took most of a training step when measured on the CPU). Stride-2 convolutions go down towards G (a masked average pool makes the last
-    step exact for any size), then residual 3x3 blocks at grid resolution let each cell see
-    its neighbours (the receptive field spans several cells)."""
+    positions (a full-resolution stem took most of a training step when measured on the CPU).
+    Stride-2 convolutions go down towards G (an average pool makes the last step exact for any
+    size), then residual 3x3 blocks at grid resolution let each cell see its neighbours (the
+    receptive field spans several cells)."""
 
     def __init__(self, grid: int, channels: int, res: int, width: int = 32, blocks: int = 2):
         super().__init__()
