@@ -101,7 +101,7 @@ def check_out_folder(path) -> Path:
             break
         if place.is_symlink() and not place.exists():
             raise UserError(f"--out {out}: {place} is a broken symbolic link: remove it or pass another --out")
-        if place.exists():
+        if place.exists() and not place.is_dir():  # asked again: another rank may create the folder meanwhile
             what = "is an existing file, not a folder" if place == out else f"lies inside {place}, which is a file"
             raise UserError(f"--out {out} {what}: pass a folder path (a new one, or an earlier run's folder)")
     return out
