@@ -116,12 +116,21 @@ class ModulatedINR(Method):
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor | None = None,
                steps: int | None = None) -> Rep:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool -> Rep(latent (B, C*G*G), params)."""
+        latent = self._latent(images, masks, steps)  # (B, C*G*G)
+        return Rep(latent=latent, params=self.params_from_latent(latent))
+
+    def forward(self, images, masks, index, coords):
+        """The training forward: decode reads the latent, so the per-cell modulation grids that
+        `encode` adds for blending and similarity are not built on the hot path."""
+        return self.decode(Rep(latent=self._latent(images, masks, None)), coords), self.penalty(Rep())
+
+    def _latent(self, images: torch.Tensor, masks: torch.Tensor, steps: int | None) -> torch.Tensor:
+        """The encoder's grid, after `steps` Meta-SGD steps (default `latent_steps`): (B, C*G*G)."""
         z = self.encoder(images, masks)  # (B, C, G, G)
         steps = self.latent_steps if steps is None else steps
         if steps:
             z = self._refine(z, images, masks.bool(), steps)
-        latent = z.flatten(1)  # (B, C*G*G)
-        return Rep(latent=latent, params=self.params_from_latent(latent))
+        return z.flatten(1)
 
     def params_from_latent(self, latent: torch.Tensor) -> Params:
         """Per-cell modulations {"modulations.k": (B, H or 2H, G, G)} of a latent (B, C*G*G)."""

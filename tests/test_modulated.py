@@ -136,3 +136,11 @@ def test_encoding_follows_a_shift_after_a_tiny_overfit():
         assert moved_err < 0.25 * still_err, (moved_err, still_err)
         render = model.render(model.encode(shifted, observed), 24)
     assert (psnr(render, shifted) > psnr(render, icons) + 3).all()
+
+
+def test_training_forward_equals_encode_then_decode():
+    model = _model()
+    images, observed = torch.rand(2, 3, 16, 16), ~heldout_mask(2, 16)
+    coords = torch.rand(2, 30, 2) * 2 - 1
+    pred, penalty = model(images, observed, torch.arange(2), coords)
+    assert torch.equal(pred, model.decode(model.encode(images, observed), coords)) and penalty == 0
