@@ -60,7 +60,7 @@ def _local(cfg: dict, n: int) -> Method:
 
 def _modulated(cfg: dict, n: int) -> Method:
     return ModulatedINR(siren_config(cfg), cfg["res"], cfg["grid"], cfg["grid_channels"], cfg["modulation"],
-                        cfg["latent_steps"], cfg["latent_lr"])
+                        cfg["latent_steps"], cfg["latent_lr"], cfg["latent_pixels"])
 
 
 def _perimage(cfg: dict, n: int) -> Method:

@@ -54,7 +54,11 @@ class GridEncoder(nn.Module):
         downs = max(0, int(math.log2(res // 2 // grid)))  # 48 px: G=24 -> 0, 12 -> 1, 6 -> 2
         layers: list[nn.Module] = [nn.PixelUnshuffle(2), nn.Conv2d(16, width, 3, padding=1), nn.ReLU()]
         for _ in range(downs):
-            layers += [nn.Conv2d(width, width, 3, stride=2, padding=1), nn.ReLU()]
+            # Kernel 4, padding 1: output cell i is centred between input cells 2i and 2i+1, the centre of
+            # the input area it summarises, so cell i of G lies at ((i + 1/2) / G), where `_read`
+            # (align_corners=False) reads it. A 3x3 stride-2 kernel centres on input cell 2i instead: a
+            # quarter cell off after the 2x2 unshuffle at G = 12 (cell i at (4i+1)/48, read at (4i+2)/48).
+            layers += [nn.Conv2d(width, width, 4, stride=2, padding=1), nn.ReLU()]
         self.down = nn.Sequential(*layers)
         self.blocks = nn.ModuleList(nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
                                                   nn.Conv2d(width, width, 3, padding=1)) for _ in range(blocks))
@@ -85,7 +89,8 @@ class ModulatedINR(Method):
     adapts = True           # encode takes `steps`: gradient steps on the latent grid
 
     def __init__(self, siren_cfg: SirenConfig, res: int, grid: int = 12, channels: int = 16,
-                 modulation: str = "shift", latent_steps: int = 0, latent_lr: float = 1e3, width: int = 32):
+                 modulation: str = "shift", latent_steps: int = 0, latent_lr: float = 1e3, latent_pixels: int = 256,
+                 width: int = 32):
         super().__init__()
         if modulation not in MODULATIONS:
             raise ValueError(f"unknown modulation {modulation!r}: use {' or '.join(MODULATIONS)}")
@@ -104,7 +109,7 @@ class ModulatedINR(Method):
         self.hyper = nn.Linear(channels, sum(self.sizes))
         nn.init.zeros_(self.hyper.weight)  # m = 0 at init: every image starts as the base SIREN
         nn.init.zeros_(self.hyper.bias)
-        self.latent_steps = latent_steps
+        self.latent_steps, self.latent_pixels = latent_steps, latent_pixels
         # Meta-SGD: one learned rate per latent entry, stored as a log so it stays positive.
         self.log_rate = nn.Parameter(torch.full((channels, grid, grid), math.log(latent_lr)))
 
@@ -167,22 +172,31 @@ class ModulatedINR(Method):
     def _refine(self, z: torch.Tensor, images: torch.Tensor, masks: torch.Tensor, steps: int) -> torch.Tensor:
         """`steps` Meta-SGD steps on each image's grid, on its observed pixels. The loss is a sum
         over images of each image's mean squared error, so image b's step depends on image b only
-        (batched = per image). Second order in training; also runs under no_grad (evaluation)."""
-        coords = pixel_grid(images.shape[-1], images.device)  # (P, 2)
+        (batched = per image). In training the steps are first order and read `latent_pixels`
+        random observed pixels per image (as COIN++'s inner loop, but without its second-order
+        term): the outer gradient still reaches the encoder (through z) and the learned rates
+        (through rate * grad), while a step costs one decode of a few pixels, not a second-order
+        pass over all of them. Evaluation (no_grad or eval mode) steps on every observed pixel."""
+        training = torch.is_grad_enabled() and self.training
+        coords = pixel_grid(images.shape[-1], images.device).expand(len(z), -1, -1)  # (B, P, 2)
         target = to_pixels(images)  # (B, P, 3)
         weight = to_pixels(masks.to(images.dtype))  # (B, P, 1)
+        if training and self.latent_pixels:
+            # latent_pixels observed pixels per image, drawn afresh each step from the run's generator
+            score = torch.rand(weight.shape[:2], generator=self.generator, device=z.device)  # (B, P)
+            pick = (score + weight[..., 0]).topk(min(self.latent_pixels, weight.shape[1]), dim=1).indices  # (B, S)
+            coords, target, weight = (t.gather(1, pick[..., None].expand(-1, -1, t.shape[-1]))
+                                      for t in (coords, target, weight))  # (B, S, 2), (B, S, 3), (B, S, 1)
         count = weight.sum((1, 2)).clamp_min(1)  # (B,)
         rate = self.log_rate.exp()  # (C, G, G)
-        create = torch.is_grad_enabled() and self.training
         with torch.enable_grad():
-            if not z.requires_grad:
-                z = z.detach().requires_grad_()
             for _ in range(steps):
-                pred = self.decode(Rep(latent=z.flatten(1)), coords)  # (B, P, 3)
+                inner = z.detach().requires_grad_()
+                pred = self.decode(Rep(latent=inner.flatten(1)), coords)  # (B, S, 3)
                 loss = ((pred - target).pow(2) * weight).sum((1, 2)).div(count).sum()
-                grad, = torch.autograd.grad(loss, z, create_graph=create)
+                grad, = torch.autograd.grad(loss, inner)  # (B, C, G, G), a constant to the outer loss
                 z = z - rate * grad  # (B, C, G, G)
-        return z if create else z.detach()
+        return z if training else z.detach()
 
 
 def _read(grid: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:

@@ -144,3 +144,38 @@ def test_training_forward_equals_encode_then_decode():
     coords = torch.rand(2, 30, 2) * 2 - 1
     pred, penalty = model(images, observed, torch.arange(2), coords)
     assert torch.equal(pred, model.decode(model.encode(images, observed), coords)) and penalty == 0
+
+
+def test_grid_cells_sit_where_decode_reads_them():
+    """With every weight of the down path equal and positive (so every ReLU passes and each kernel
+    weighs its window evenly) and the residual blocks off (they are symmetric 3 x 3 kernels at grid
+    resolution: they move no centre, but the border clips their wide window), a cell's output depends
+    on the input pixels around the cell's centre: the centroid of its gradient must be where `decode`
+    reads that cell, ((i + 1/2) / G) of the width."""
+    for res, grid in ((48, 12), (48, 6), (48, 24)):
+        model = ModulatedINR(SIREN, res, grid=grid, channels=4)
+        for name, p in model.encoder.named_parameters():
+            p.data.fill_(0.01 if name.endswith("weight") and not name.startswith("blocks") else 0.0)
+        images = torch.zeros(1, 3, res, res, requires_grad=True)
+        z = model.encoder(images, torch.ones(1, 1, res, res, dtype=torch.bool))  # (1, C, G, G)
+        i = grid // 2
+        (-z[0, :, i, i].sum()).backward()
+        weight = images.grad[0].sum(0)  # (res, res), >= 0
+        centre = (weight * torch.arange(res, dtype=torch.float32)[None, :]).sum() / weight.sum()  # column, in pixels
+        read_at = (i + 0.5) * res / grid - 0.5  # the cell's read position in pixel-index units
+        assert abs(centre.item() - read_at) < 1e-3, (res, grid, centre.item(), read_at)
+
+
+def test_training_time_steps_on_all_pixels_match_the_evaluation_steps():
+    """First-order steps in training (latent_pixels = 0: every observed pixel) reach the same grid
+    as the steps of an evaluation; with latent_pixels > 0 they read a subset and differ."""
+    model = _model()
+    images, observed = torch.rand(2, 3, 16, 16), ~heldout_mask(2, 16)
+    with torch.no_grad():
+        evaluated = model.eval()._latent(images, observed, 2)
+    model.train()
+    model.latent_pixels = 0
+    trained = model._latent(images, observed, 2)
+    assert torch.allclose(trained, evaluated, atol=1e-5) and trained.requires_grad
+    model.latent_pixels = 32
+    assert not torch.allclose(model._latent(images, observed, 2), evaluated, atol=1e-3)

@@ -85,6 +85,7 @@ class HyperConfig(TrainConfig):
     latent_steps: int = 0       # Meta-SGD steps on the latent grid inside encode (0 = one pass)
     latent_lr: float = 1e3      # those steps' per-entry rates at init (learned when --latent-steps > 0): of 1e2 to 3e3,
     #                             the best for 3 untrained steps on training icons' held-out pixels (docs/generalization.md)
+    latent_pixels: int = 256    # observed pixels per image that each training-time latent step reads (0 = all)
     interp_blend: str = "both"  # what is blended: "latent", "weights" (= the trunk features), "both", or
     #                             "ends" (control: t in {0, 1}, the changed icons reconstructed, no blend)
     out: str = "runs/hyper"
