@@ -10,7 +10,8 @@ Outputs (under ``--out-dir``, default: this ``data/`` folder)::
 
     icons100/<res>/<name>.png     100 icons, RGB, res in 24 32 48 64 128 256
     icons100/names.txt            the 100 names, sorted
-    icons-large/<split>_<res>.npz train: 48, 64; test: 48, 64, 256
+    icons-large/<split>_<res>.npz split train or test, res in 48 64 256 (train_256 lets icons-all
+                                  train with --hr-supervision 256 and score its 256 px renders)
                                   keys images (N, res, res, 3) uint8, names (N,) str, sorted
     LICENSE-fluentui-emoji.txt    the package's LICENSE, verbatim
     ATTRIBUTION.md                source, processing, rules, counts
@@ -68,7 +69,7 @@ PACKAGE, VERSION = "fluentui-emoji", "1.3.0"
 TARBALL_SHA256 = "ec892e607e854859b812c7d827801756adc19955b0ef56d4ae8afcddd19492c5"
 TONES = ("light", "medium-light", "medium", "medium-dark", "dark")
 ICONS100_RES = (24, 32, 48, 64, 128, 256)
-LARGE_RES = {"train": (48, 64), "test": (48, 64, 256)}
+LARGE_RES = {"train": (48, 64, 256), "test": (48, 64, 256)}
 BLANK_RES, MIN_NONWHITE, WHITE_LEVEL = 48, 0.02, 247
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 DATA_DIR = Path(__file__).resolve().parent
@@ -190,7 +191,7 @@ Nothing else was changed (no cropping, padding or recolouring).
   its members go to test if none is in `icons100` and they fit in `round(0.1 * m)`, else all
   go to train. No group spans test and training (`icons100` + train); `tests/test_split.py`
   checks it. Stored as `icons-large/<split>_<res>.npz` (keys `images` (N, res, res, 3) uint8
-  and `names` (N,), sorted by name): train at 48 and 64 px, test at 48, 64 and 256 px.
+  and `names` (N,), sorted by name): both splits at 48, 64 and 256 px.
 
 ## Counts
 

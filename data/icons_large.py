@@ -1,6 +1,6 @@
 """Reader for the shipped ``data/icons-large`` arrays (built by ``python -m data.build_icons``).
 
-Shipped (split, res): train at 48 and 64 px; test at 48, 64 and 256 px. Each file
+Shipped (split, res): train and test, each at 48, 64 and 256 px. Each file
 ``data/icons-large/<split>_<res>.npz`` holds ``images`` (N, res, res, 3) uint8 RGB icons
 on white and ``names`` (N,) str, sorted by name.
 """
