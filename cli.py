@@ -14,16 +14,74 @@ import math
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 from errors import UserError
 
 CHOICES = {"activation": ("sine", "relu"), "encoding": ("none", "positional", "fourier")}
-# Integer fields that must be > 0 (every other integer field must be >= 0, except SIGNED).
-POSITIVE = {"steps", "batch", "res", "eval_every", "image_every", "ckpt_every", "hidden", "latent_dim", "hyper_hidden",
-            "feature_channels", "interp_res"}
-SIGNED = {"seed"}
+
+
+class Range(NamedTuple):
+    """The values a numeric flag takes: low <= value (low < value when `open_low`) <= high; `what`
+    says what the number is, in the message that refuses another."""
+
+    low: float = 0
+    high: float = math.inf
+    open_low: bool = False
+    what: str = ""
+
+    def holds(self, value) -> bool:
+        return (value > self.low if self.open_low else value >= self.low) and value <= self.high
+
+    def refusal(self, flag: str, value) -> str:
+        if self.high < math.inf:
+            span = f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}]"
+        elif (self.low, self.open_low) in ((0, True), (1, False)):
+            span = "positive"
+        else:
+            span = f"{'>' if self.open_low else '>='} {self.low:g}"
+        return f"{flag} is {self.what} {span}, got {value}" if self.what else f"{flag} must be {span}, got {value}"
+
+
+# The range of every numeric flag, by field name: a name means the same in every script's config. A field
+# that needs another range declares it beside itself: field(default=..., metadata={"range": Range(...)}).
+# Any other number must be >= 0 (a negative count or weight means nothing, yet would run: --inner-steps -1
+# would take no inner step).
+PROBABILITY = Range(0, 1, what="a probability")
+RANGES = {
+    **{name: Range(1) for name in (  # counts and sizes of which 0 cannot be meant
+        "steps", "batch", "res", "eval_every", "image_every", "ckpt_every", "hidden", "latent_dim", "hyper_hidden",
+        "feature_channels", "interp_res", "grid", "grid_channels", "render_res", "threads", "siren_rounds",
+        "midpoint_count", "shown", "count", "cols")},
+    **{name: Range(0, open_low=True) for name in (  # rates and spans: a finite number > 0
+        "lr", "latent_lr", "inner_lr", "w0", "max_seconds", "segment_seconds")},
+    "seed": Range(-math.inf),
+    "lr_final": Range(0, 1, what="a fraction of --lr"),
+    "support": Range(0, 1, open_low=True, what="a fraction of the training pixels"),
+    "augment": PROBABILITY,
+    "changes": PROBABILITY,
+    "interp_share": Range(0, 1, what="a fraction of each batch's icons"),
+}
+
+
+def flag_range(f: dataclasses.Field) -> Range:
+    """The range of numeric config field `f`: its own metadata's, else RANGES's for its name, else >= 0."""
+    return f.metadata.get("range") or RANGES.get(f.name, Range(0))
+
+
+def flag_choices(f: dataclasses.Field) -> tuple | None:
+    """The values string field `f` takes, where they are fixed: its metadata's "choices", else CHOICES's."""
+    return f.metadata.get("choices") or CHOICES.get(f.name)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors (a wrong choice, a number that does not parse, an unknown flag) are a UserError:
+    one line that names the flag and the valid values, exit code 2 through run_main, not a usage block."""
+
+    def error(self, message: str):
+        raise UserError(f"{message} (see --help)")
 
 
 def run_main(main, argv=None) -> None:
@@ -47,8 +105,8 @@ def _flag_type(field: dataclasses.Field):
 
 def parse_config(cls, argv=None, choices: dict | None = None):
     """Build `cls` from command-line flags; returns (config, set of field names given explicitly)."""
-    choices = {**CHOICES, **(choices or {})}
-    parser = argparse.ArgumentParser(description=(cls.__doc__ or "").strip())
+    choices = choices or {}
+    parser = OneLineParser(description=(cls.__doc__ or "").strip())
     for f in fields(cls):
         flag = "--" + f.name.replace("_", "-")
         kind = _flag_type(f)
@@ -56,7 +114,7 @@ def parse_config(cls, argv=None, choices: dict | None = None):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=f"default: {f.default}")
         else:
-            parser.add_argument(flag, type=kind, default=None, choices=choices.get(f.name),
+            parser.add_argument(flag, type=kind, default=None, choices=choices.get(f.name) or flag_choices(f),
                                 help=f"default: {f.default}")
     args = vars(parser.parse_args(argv))
     given = {k for k, v in args.items() if v is not None}
@@ -66,26 +124,20 @@ def parse_config(cls, argv=None, choices: dict | None = None):
 
 
 def validate(cfg) -> None:
-    """Reject values that cannot be meant, with a one-line fix."""
-    for f in fields(cfg):  # a negative count means nothing, yet would run (--inner-steps -1: no inner step)
-        value = getattr(cfg, f.name)
-        if type(value) is int and f.name not in SIGNED and value < (1 if f.name in POSITIVE else 0):
-            least = "positive" if f.name in POSITIVE else ">= 0"
-            raise UserError(f"--{f.name.replace('_', '-')} must be {least}, got {value}")
-    for name, value in vars(cfg).items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise UserError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
-    for name in ("pixels", "hr_res", "hr_supervision", "minutes", "unseen_count", "hidden_layers"):
-        if getattr(cfg, name, 0) < 0:
-            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
-    if getattr(cfg, "lr", 1) <= 0:
-        raise UserError(f"--lr must be positive, got {cfg.lr}")
-    if not 0 <= getattr(cfg, "lr_final", 1) <= 1:
-        raise UserError(f"--lr-final is a fraction of --lr in [0, 1], got {cfg.lr_final}")
-    if not 0 < getattr(cfg, "support", 1) <= 1:
-        raise UserError(f"--support is a fraction of the training pixels in (0, 1], got {cfg.support}")
-    if not 0 <= getattr(cfg, "augment", 0) <= 1:
-        raise UserError(f"--augment is a probability in [0, 1], got {cfg.augment}")
+    """Reject values that cannot be meant, with a one-line fix: every number outside its range
+    (`flag_range`), every string outside its fixed choices (`flag_choices`). A config built in code (the
+    study's per-method configs) is checked by this as well as one parsed from flags."""
+    for f in fields(cfg):
+        value, flag = getattr(cfg, f.name), "--" + f.name.replace("_", "-")
+        allowed = flag_choices(f)
+        if allowed is not None and value not in allowed:
+            raise UserError(f"{flag} {value!r} is not one of {', '.join(map(str, allowed))}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not math.isfinite(value):
+            raise UserError(f"{flag} must be a finite number, got {value}")
+        if not flag_range(f).holds(value):
+            raise UserError(flag_range(f).refusal(flag, value))
 
 
 def check_out_folder(path) -> Path:
@@ -109,7 +161,8 @@ def check_out_folder(path) -> Path:
 
 def check_replaceable(out: Path) -> None:
     """Refuse to delete (--overwrite) a folder that holds the working directory, or the home folder:
-    `--out . --overwrite` would otherwise remove the project itself."""
+    `--out . --overwrite` would otherwise remove the project itself. (runfolder.check_replace adds:
+    only a folder a script made.)"""
     target, here = out.resolve(), Path.cwd().resolve()
     if target == here or target in here.parents or target == Path.home().resolve():
         raise UserError(f"--out {out} is the working directory, one of its parents or the home folder; --overwrite "

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 from cli import parse_config, run_main
 from registry import methods_of, with_method_defaults
-from train.config import HyperConfig
+from train.config import HyperConfig, check_config
 from train.trainer import train
 
 
-def main(argv=None) -> dict:
+def config(argv=None) -> tuple[HyperConfig, set[str]]:
+    """The run's config as main trains it (the method's defaults applied) and the flags given, every
+    value checked: scaling.py checks each of its runs' flags with this before the first trains."""
     cfg, given = parse_config(HyperConfig, argv, choices={"model": methods_of("train_hyper"), "encoder": ("conv", "table")})
-    return train(with_method_defaults(cfg, given), given, script="train_hyper")
+    cfg = with_method_defaults(cfg, given)
+    check_config(cfg)
+    return cfg, given
+
+
+def main(argv=None) -> dict:
+    cfg, given = config(argv)
+    return train(cfg, given, script="train_hyper")
 
 
 if __name__ == "__main__":

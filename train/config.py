@@ -5,8 +5,11 @@ rebuilds its model alone. `method_config` builds the config of any registry meth
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from errors import UserError
+from models.hyper_interp import BLENDS
+from models.modulated import MODULATIONS
 from registry import TINY, spec
 
 
@@ -81,13 +84,15 @@ class HyperConfig(TrainConfig):
     # --model modulated only (models/modulated.py): the latent grid and what it modulates
     grid: int = 12              # latent grid side G: the representation is G x G x grid_channels floats
     grid_channels: int = 16     # C; 12 x 12 x 16 = 2,304 floats, a third of a 48 px icon's 6,912 values
-    modulation: str = "shift"   # "shift" (Functa) or "film" (scale and shift) of each sine layer
+    modulation: str = field(default="shift", metadata={"choices": MODULATIONS})  # "shift" (Functa) or "film"
+    #                             (scale and shift) of each sine layer
     latent_steps: int = 0       # Meta-SGD steps on the latent grid inside encode (0 = one pass)
     latent_lr: float = 1e3      # those steps' per-entry rates at init (learned when --latent-steps > 0): of 1e2 to 3e3,
     #                             the best for 3 untrained steps on training icons' held-out pixels (docs/generalization.md)
     latent_pixels: int = 256    # observed pixels per image that each training-time latent step reads (0 = all)
-    interp_blend: str = "both"  # what is blended: "latent", "weights" (= the trunk features), "both", or
-    #                             "ends" (control: t in {0, 1}, the changed icons reconstructed, no blend)
+    interp_blend: str = field(default="both", metadata={"choices": BLENDS})  # what is blended: "latent",
+    #                             "weights" (= the trunk features), "both", or "ends" (control: t in {0, 1},
+    #                             the changed icons reconstructed, no blend)
     out: str = "runs/hyper"
 
 
@@ -128,3 +133,17 @@ def method_config(name: str, tiny: bool = False, **changes):
     s = spec(name)
     values = {**s.defaults, **({**TINY, **s.tiny} if tiny else {}), **changes}
     return CONFIGS[s.script](model=name, **values)
+
+
+def check_config(cfg) -> None:
+    """Rules between the fields of a training config, which no one field's range states (cli.validate
+    checks those). Run before any work (the training, a study's or a sweep's first run), so that a run
+    that could not start is refused at once, not after --overwrite deleted the folder or other runs trained."""
+    if cfg.model != "modulated":
+        return
+    if not 1 <= cfg.grid <= cfg.res // 2:  # models/modulated.GridEncoder first folds 2 x 2 pixels into one
+        raise UserError(f"--grid {cfg.grid} does not fit --res {cfg.res}: the modulated method's grid has at most "
+                        f"--res / 2 = {cfg.res // 2} cells a side; pass a --grid from 1 to {cfg.res // 2}"
+                        if cfg.res >= 2 else f"--res {cfg.res} is too small for the modulated method: pass --res 2 or more")
+    if (cfg.activation, cfg.encoding) != ("sine", "none"):
+        raise UserError("--model modulated modulates the layers of a SIREN: pass --activation sine --encoding none")
