@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from cli import check_out_folder, check_replaceable, resolve_device
+from cli import check_out_folder, resolve_device
 from data.augment import draw_changes_on, mirror_and_turn
 from data.geometric import changed_views
 from data.images import load_images
@@ -35,6 +35,7 @@ from data.split import train_split
 from errors import UserError
 from models.method import Method
 from registry import build_method
+from runfolder import check_replace, check_resume, claim, holds_files
 from train.checkpoint import (
     capture_rng,
     check_optimizer_state,
@@ -44,7 +45,7 @@ from train.checkpoint import (
     save_checkpoint,
 )
 from train.clock import StepClock, device_sync, sync_every
-from train.config import RESUMABLE_CHANGES
+from train.config import RESUMABLE_CHANGES, check_config
 from train.device_defaults import for_device
 from train.distributed import (
     DistInfo,
@@ -69,15 +70,16 @@ log = logging.getLogger(__name__)
 
 
 def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
-    """Apply --resume / --overwrite to the output folder; returns (config, checkpoint or None,
-    the checkpoint's method with its weights or None). Every rank checks; only rank 0 deletes,
-    after all have checked (so all agree)."""
+    """Check --resume / --overwrite against the output folder (runfolder.py: only a folder a script made);
+    returns (config, checkpoint or None, the checkpoint's method with its weights or None, whether --out
+    is to be replaced). Every rank checks; `_train` deletes, once the run's data and model are checked too."""
     out = check_out_folder(cfg.out)
     ckpt_path = out / "ckpt.pt"
     if cfg.resume:
         ckpt = read_checkpoint(ckpt_path)
         if ckpt["script"] != script:
             raise UserError(f"{ckpt_path} was written by {ckpt['script']}.py, not {script}.py: resume it with that script")
+        check_resume(out)  # after the checkpoint's own checks, which say what is wrong with it
         saved = ckpt["config"]
         for name in sorted(given - RESUMABLE_CHANGES - {"out"}):
             if saved.get(name) != getattr(cfg, name):
@@ -88,16 +90,15 @@ def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
         known = {f.name for f in dataclasses.fields(cfg)}
         cfg = type(cfg)(**{**{k: v for k, v in saved.items() if k in known}, **changes})
         _, method = open_checkpoint(ckpt_path, ckpt, dataclasses.asdict(cfg))
-        return cfg, ckpt, method
-    if out.exists() and any(out.iterdir()):
+        return cfg, ckpt, method, False
+    check_config(cfg)  # a resumed run's config was checked when it began
+    replace = holds_files(out)
+    if replace:
         if not cfg.overwrite:
             raise UserError(f"output folder {out} already exists: pass --resume to continue it, "
                             "--overwrite to replace it, or another --out")
-        check_replaceable(out)
-        barrier(info)
-        if info.is_main:
-            shutil.rmtree(out)
-    return cfg, None, None
+        check_replace(out)
+    return cfg, None, None, replace
 
 
 class Run:
@@ -259,7 +260,7 @@ def train(cfg, given: set[str], script: str) -> dict:
 
 
 def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.device) -> dict:
-    cfg, ckpt, method = prepare_run(cfg, given, script, info)
+    cfg, ckpt, method, replace = prepare_run(cfg, given, script, info)
     out = Path(cfg.out)
     main = info.is_main
     if ckpt is None:
@@ -267,9 +268,13 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         if main and changed:
             log.info("%s defaults: %s (flags override)", device.type,
                      ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in changed.items()))
+    run = Run(cfg, device, info, ckpt, method)  # data and model: refused, if at all, before anything is deleted
+    if replace:
+        barrier(info)  # every rank has checked
+        if main:
+            shutil.rmtree(out)
     if main:
-        out.mkdir(parents=True, exist_ok=True)
-    run = Run(cfg, device, info, ckpt, method)
+        claim(out, script, dataclasses.asdict(cfg))  # marked from the moment it exists (runfolder.py)
     if ckpt is not None:
         log.info("resuming %s at step %d", out, run.step_count)
     if main and run.train_set.note:
