@@ -34,12 +34,12 @@ from pathlib import Path
 
 import torch
 
-from cli import parse_config, run_main
+from cli import parse_config, run_main, validate
 from data.pixels import HELDOUT_FRACTION
-from errors import UserError
 from registry import spec
+from runfolder import check_result_file
 from train.benchmark import Worker, siren_work
-from train.config import method_config
+from train.config import check_config, method_config
 
 SIREN_SPEC = {"images": 100, "res": 48, "hidden": 64, "layers": 3}
 QUICK = {"res": 24, "batch": 4, "pixels": 32, "hr_res": 0, "unseen": "", "data": "icons100"}  # on top of the tiny sizes
@@ -243,8 +243,14 @@ def main(argv=None) -> dict:
     if bench.quick:
         bench = dataclasses.replace(bench, max_seconds=min(bench.max_seconds, 1.0), segment_seconds=0.3,
                                     siren_rounds=min(bench.siren_rounds, 2), render_res=32)
-    if bench.threads < 1:
-        raise UserError(f"--threads must be >= 1, got {bench.threads}")
+    # Every method's config on every path is checked, and --out, before the first worker starts.
+    for name in (m.strip() for m in bench.methods.split(",") if m.strip()):
+        for path in PATHS:
+            cfg = bench_config(name, bench, path, "")
+            validate(cfg)
+            check_config(cfg)
+    if bench.out:
+        check_result_file(Path(bench.out), ("header", "bench"), "bench.py", beside=(".md",))
     os.environ["OMP_NUM_THREADS"] = str(bench.threads)  # inherited by the spawned workers
     header = (f"threads: {bench.threads} (torch.set_num_threads, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}) "
               f"on {os.cpu_count()} cores, device {bench.device}, torch {torch.__version__}\n"

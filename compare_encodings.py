@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -18,8 +17,9 @@ import train_hyper
 from analysis.endpoints import encode_images, training_set
 from analysis.figures import make_grid, save_png
 from analysis.scoring.evaluate import render_all
-from cli import parse_config, run_main
+from cli import check_out_folder, parse_config, run_main
 from errors import UserError
+from runfolder import claim, holds_files
 from train.checkpoint import method_from_checkpoint
 
 VARIANTS = {  # name -> (activation, encoding)
@@ -45,16 +45,20 @@ class EncodingsConfig:
 
 def main(argv=None) -> dict:
     cfg, _ = parse_config(EncodingsConfig, argv)
-    out = Path(cfg.out)
-    if out.exists() and any(out.iterdir()):
+    out = check_out_folder(cfg.out)
+    if holds_files(out):
         raise UserError(f"{out} already exists: pass another --out or delete it")
+    runs = {name: ["--model", "perimage", "--activation", activation, "--encoding", encoding, "--data", cfg.data,
+                   "--res", str(cfg.res), "--steps", str(cfg.steps), "--minutes", "0", "--unseen", "",
+                   "--out", str(out / name.replace("+", "_")), "--device", cfg.device, *cfg.extra.split()]
+            for name, (activation, encoding) in VARIANTS.items()}
+    for argv in runs.values():  # every run's flags (--extra too) checked before the first trains
+        train_hyper.config(argv)
+    claim(out, "compare_encodings", dict(vars(cfg)))
     rows, renders = {}, []
-    for name, (activation, encoding) in VARIANTS.items():
+    for name, argv in runs.items():
         run = out / name.replace("+", "_")
-        metrics = train_hyper.main(["--model", "perimage", "--activation", activation, "--encoding", encoding,
-                                    "--data", cfg.data, "--res", str(cfg.res), "--steps", str(cfg.steps),
-                                    "--minutes", "0", "--unseen", "", "--out", str(run), "--device", cfg.device,
-                                    *cfg.extra.split()])
+        metrics = train_hyper.main(argv)
         upsample = next((v for k, v in metrics.items() if k.startswith("psnr/upsample_")), None)
         rows[name] = {"train_pixels": metrics["psnr/train_pixels"], "heldout_pixels": metrics["psnr/heldout_pixels"],
                       "upsample": upsample}

@@ -10,23 +10,27 @@ pixel paths (`analysis.interpolation.method_benchmark`). Prints markdown tables;
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 from analysis.interpolation.method_benchmark import benchmark_methods
-from cli import run_main
+from cli import OneLineParser, run_main
 from errors import UserError
+from runfolder import check_result_file
 from train.checkpoint import method_from_checkpoint
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = OneLineParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ckpt", action="append", default=[], help="name=path/to/ckpt.pt (repeatable)")
     ap.add_argument("--count", type=int, default=4, help="cases per kind (default 4: 20 cases per benchmark)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="", help="also write the results to this JSON file")
     args = ap.parse_args(argv)
+    if args.count < 1:
+        raise UserError(f"--count must be positive, got {args.count}")
+    if args.out:
+        check_result_file(Path(args.out), ("training", "benchmarks"), "midpoint_bench.py")
     runs = {}
     for item in args.ckpt:
         if "=" not in item:
