@@ -12,15 +12,18 @@ scaling.json and data_size.png (unseen PSNR against N, with the trivial referenc
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import train_hyper
 from analysis.reporting.line_plot import line_figure
-from cli import parse_config, run_main
+from cli import PROBABILITY, Range, check_out_folder, parse_config, run_main
+from data.images import load_images
 from errors import UserError
 from registry import spec
+from runfolder import check_reuse, claim
 from train.config import HyperConfig
 
 COLUMNS = {"psnr/train_pixels": "train px", "psnr/heldout_pixels": "held-out px", "psnr/unseen_images": "unseen icons",
@@ -47,10 +50,39 @@ class ScalingConfig:
 
 
 def _grids(text: str) -> list[tuple[int, int]]:
+    grids = [g.lower().split("x") for g in text.split(",") if g.strip()]
+    if not all(len(g) == 2 and all(v.strip().isdigit() and int(v) >= 1 for v in g) for g in grids):
+        raise UserError(f"--grids {text!r}: write sizes as GxC with G and C positive whole numbers, comma separated, "
+                        "e.g. 6x16,24x16")
+    return [(int(g), int(c)) for g, c in grids]
+
+
+def _numbers(text: str, flag: str, kind: type, allowed: Range, example: str) -> list:
+    """A comma list of --counts or --changes, each value in `allowed`."""
     try:
-        return [tuple(int(v) for v in g.lower().split("x")) for g in text.split(",") if g.strip()]
+        values = [kind(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise UserError(f"--grids {text!r}: write sizes as GxC, comma separated, e.g. 6x16,24x16") from None
+        raise UserError(f"{flag} {text!r}: write {example}") from None
+    bad = next((v for v in values if not allowed.holds(v)), None)
+    if bad is not None:
+        raise UserError(allowed.refusal(flag, bad))
+    return values
+
+
+def _argv(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> list[str]:
+    """train_hyper.py's flags for run `name` (_run adds --resume or --overwrite where the folder needs one)."""
+    return ["--model", "modulated", "--minutes", "0", "--steps", str(cfg.steps), "--eval-every", "1000000",
+            "--device", cfg.device, "--out", str(out / name), *flags, *cfg.extra.split()]
+
+
+def _check(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> None:
+    """Run `name`'s config, every value checked as train_hyper.py checks it, and its images read (--counts
+    beyond the data set), before any run trains."""
+    try:
+        run = train_hyper.config(_argv(out, name, flags, cfg))[0]
+        load_images(run.data, run.res)
+    except UserError as err:
+        raise UserError(f"scaling run {name}: {err}") from None
 
 
 def _run(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> dict:
@@ -61,27 +93,36 @@ def _run(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> dict:
     print(f"\n=== {name}")
     # A run killed before its first checkpoint left only its logs: it starts afresh in its own folder.
     resume = ["--resume"] if (run / "ckpt.pt").is_file() else ["--overwrite"] if run.exists() else []
-    return train_hyper.main(["--model", "modulated", "--minutes", "0", "--steps", str(cfg.steps), "--eval-every", "1000000",
-                             "--device", cfg.device, "--out", str(run), *flags, *resume, *cfg.extra.split()])
+    return train_hyper.main([*_argv(out, name, flags, cfg), *resume])
 
 
 def main(argv=None) -> dict:
     cfg, _ = parse_config(ScalingConfig, argv)
-    out = Path(cfg.out)
-    counts = [int(n) for n in cfg.counts.split(",") if n.strip()]
-    changes = [float(p) for p in cfg.changes.split(",") if p.strip()]
+    out = check_out_folder(cfg.out)
+    counts = _numbers(cfg.counts, "--counts", int, Range(1), "training icon counts, comma separated, e.g. 100,400,1445")
+    changes = _numbers(cfg.changes, "--changes", float, PROBABILITY, "probabilities, comma separated, e.g. 0,0.5")
+    grids = _grids(cfg.grids)
+    if counts and not changes:
+        raise UserError("--changes is empty: the data-size runs need at least one, e.g. --changes 0")
+    if not counts and not grids and not cfg.film:
+        raise UserError("no runs to make: pass --counts, --grids or --film")
     default_changes, default_grid = spec("modulated").defaults["changes"], (HyperConfig.grid, HyperConfig.grid_channels)
     top = max(counts, default=1445)  # the grid and FiLM runs train on the most icons
-    runs = {}
+    plan = {}  # (icons, changes, grid[, modulation]) -> (run name, its train_hyper.py flags)
     for n in counts:
         for p in changes:
-            runs[(n, p, default_grid)] = _run(out, f"n{n}_changes{p:g}", ["--data", f"icons-all:{n}", "--changes", str(p)], cfg)
-    for g, c in _grids(cfg.grids):
-        runs[(top, default_changes, (g, c))] = _run(out, f"grid{g}x{c}", [
-            "--data", f"icons-all:{top}", "--changes", str(default_changes), "--grid", str(g), "--grid-channels", str(c)], cfg)
+            plan[(n, p, default_grid)] = (f"n{n}_changes{p:g}", ["--data", f"icons-all:{n}", "--changes", str(p)])
+    for g, c in grids:
+        plan[(top, default_changes, (g, c))] = (f"grid{g}x{c}", [
+            "--data", f"icons-all:{top}", "--changes", str(default_changes), "--grid", str(g), "--grid-channels", str(c)])
     if cfg.film:
-        runs[(top, default_changes, default_grid, "film")] = _run(
-            out, "film", ["--data", f"icons-all:{top}", "--changes", str(default_changes), "--modulation", "film"], cfg)
+        plan[(top, default_changes, default_grid, "film")] = (
+            "film", ["--data", f"icons-all:{top}", "--changes", str(default_changes), "--modulation", "film"])
+    for name, flags in plan.values():  # every flag of every run, before the first run trains
+        _check(out, name, flags, cfg)
+    check_reuse(out, "scaling")  # a rerun continues the sweep in its own folder, never in a stranger's
+    claim(out, "scaling", dataclasses.asdict(cfg))
+    runs = {key: _run(out, name, flags, cfg) for key, (name, flags) in plan.items()}
     rows = [{"icons": n, "changes": p, "grid": f"{g} x {g} x {c}", "modulation": rest[0] if rest else "shift",
              "floats": g * g * c, "steps": m.get("step"),
              "train s": int(m["train_seconds"]) if "train_seconds" in m else None,
