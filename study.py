@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -40,13 +40,14 @@ from analysis.reporting.pair_figure import pair_figure
 from analysis.reporting.report import inner_step_lines, midpoint_lines, results_table
 from analysis.reporting.upsampling import upsample_sheet, upsampled
 from analysis.scoring.inner_steps import inner_step_table
-from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main, validate
+from cli import Range, check_out_folder, parse_config, resolve_device, run_main, validate
 from data.images import load_images
 from data.split import BUNDLED, unseen_source
 from errors import UserError
 from registry import METHODS, spec
+from runfolder import check_replace, check_resume, claim, holds_files
 from train.checkpoint import method_from_checkpoint
-from train.config import method_config
+from train.config import check_config, method_config
 from train.trainer import train
 
 # Rows of registry.METHODS: perimage is the reference; hyper_table is the exercise's index-coded setting (a code
@@ -65,12 +66,14 @@ class StudyConfig:
     """Train, evaluate and compare every method; write figures and a results table."""
 
     out: str = "runs/study"
-    minutes: float = 3.0        # training budget per joint method (the perimage reference gets half); 3.0 keeps
+    minutes: float = field(default=3.0, metadata={"range": Range(0, open_low=True)})  # training budget per joint
+    #                             method (the perimage reference gets half; 0 would be no limit here); 3.0 keeps
     #                             the whole study near 30 minutes on an idle 2-core CPU (measured, README)
     data: str = "icons100"
     res: int = 48
-    hr_res: int = 256           # upsampling target (true renders at this size must exist)
-    frames: int = 9             # interpolation frames per pair
+    hr_res: int = field(default=256, metadata={"range": Range(2)})  # upsampling target (true renders at this size
+    #                             must exist)
+    frames: int = field(default=9, metadata={"range": Range(2)})  # interpolation frames per pair, the ends included
     interp_res: int = 128       # interpolation render size (pictures; metrics at the training resolution)
     random_pairs: int = 20      # real pairs scored per method (seeded), besides the chosen ones
     midpoint_count: int = 4     # known-midpoint cases per kind of change (5 kinds) and benchmark
@@ -99,7 +102,8 @@ def train_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
         budget = QUICK if cfg.quick else {"minutes": minutes, "steps": 1_000_000, "eval_every": 1_000_000}
         changes = {"data": data, "res": cfg.res, "hr_res": cfg.hr_res, "out": str(run), "device": cfg.device,
                    "seed": cfg.seed,
-                   "resume": (run / "ckpt.pt").is_file(), **budget}
+                   # a run stopped before its first checkpoint starts afresh in its own (marked) folder
+                   "resume": (run / "ckpt.pt").is_file(), "overwrite": run.exists(), **budget}
         run_cfg = method_config(name, tiny=cfg.quick, **changes)
         print(f"\n=== training {name} ({'quick' if cfg.quick else f'{minutes:g} min'}) -> {run}")
         metrics[name] = train(run_cfg, given=set(changes), script=spec(name).script)
@@ -186,18 +190,27 @@ def main(argv=None) -> dict:
     unknown = [m for m in names if m not in METHODS]
     if unknown or not names:
         raise UserError(f"unknown method {unknown[0] if unknown else '(none)'} in --methods: use {','.join(METHODS)}")
+    twice = next((m for m in names if names.count(m) > 1), None)
+    if twice:
+        raise UserError(f"--methods names {twice} twice: name each method once")
     # Everything that can be refused is checked before --overwrite deletes anything: the folder,
     # the device, and every method's training config.
     out = check_out_folder(cfg.out)
     device = resolve_device(cfg.device)
     for name in names:
-        validate(method_config(name, tiny=cfg.quick, data=cfg.data, res=cfg.res, hr_res=cfg.hr_res, seed=cfg.seed))
-    if out.exists() and any(out.iterdir()) and not cfg.resume:
+        run_cfg = method_config(name, tiny=cfg.quick, data=cfg.data, res=cfg.res, hr_res=cfg.hr_res, seed=cfg.seed)
+        validate(run_cfg)
+        check_config(run_cfg)
+    study_icons(cfg)  # --data and --res: the images are read before anything is deleted
+    if holds_files(out) and cfg.resume:
+        check_resume(out)
+    elif holds_files(out):
         if not cfg.overwrite:
             raise UserError(f"{out} already exists: pass --resume to reuse its runs, --overwrite to replace it, "
                             "or another --out")
-        check_replaceable(out)
+        check_replace(out)
         shutil.rmtree(out)
+    claim(out, "study", dataclasses.asdict(cfg))
     if cfg.quick:  # a smoke run: every step of the pipeline, on as little as exercises it
         cfg = dataclasses.replace(cfg, random_pairs=min(cfg.random_pairs, 3), midpoint_count=min(cfg.midpoint_count, 1),
                                   interp_res=min(cfg.interp_res, 32), frames=min(cfg.frames, 5))
