@@ -48,6 +48,7 @@ class ImageSet:
             `res` (data.split.true_rows); None for the bundled sets, rendered at every resolution.
     heldback: a folder's training split: the names held back from it (data.split).
     note:   one line on that split for the run's log ("" when there is nothing to say).
+    paths:  a folder's N files, so a caller can name them (e.g. in a pairs.json); None for the bundled sets.
     """
 
     images: torch.Tensor
@@ -56,15 +57,17 @@ class ImageSet:
     sizes: list[tuple[int, int]] | None = None
     heldback: list[str] = field(default_factory=list)
     note: str = ""
+    paths: list[Path] | None = None
 
     def __len__(self) -> int:
         return len(self.names)
 
     def subset(self, rows) -> "ImageSet":
-        """Images `rows` (a list of indices or a slice), names and sizes alike."""
+        """Images `rows` (a list of indices or a slice), names, sizes and paths alike."""
         rows = list(range(len(self)))[rows] if isinstance(rows, slice) else list(rows)
         sizes = None if self.sizes is None else [self.sizes[k] for k in rows]
-        return ImageSet(self.images[rows], [self.names[k] for k in rows], self.source, sizes)
+        paths = None if self.paths is None else [self.paths[k] for k in rows]
+        return ImageSet(self.images[rows], [self.names[k] for k in rows], self.source, sizes, paths=paths)
 
     @property
     def res(self) -> int:
@@ -198,10 +201,17 @@ def load_folder(folder: Path, res: int, split: str = "all") -> ImageSet:
         log.warning("skipping %s: not a .png/.jpg/.jpeg/.gif file", skipped)
     for skipped in (p for p in entries if p.is_symlink() and not p.exists()):
         log.warning("skipping %s: a broken symbolic link", skipped)
-    arrays, sizes = zip(*(read_rgb(p, res) for p in images))
-    _log_sizes(folder, images, sizes, res)
-    full = ImageSet(_to_tensor(np.stack(arrays)), [p.stem for p in images], str(folder), list(sizes))
-    return _split(full, split)
+    return _split(load_files(images, res, folder), split)
+
+
+def load_files(paths: list[Path], res: int, source: str | Path) -> ImageSet:
+    """Image files at res x res, read as a folder's are (`read_rgb`), with its lines on mixed and
+    small sizes naming `source`; any bad file is a one-line UserError. (The files a user hands a
+    script or the Python API are read through this, as training reads a folder.)"""
+    arrays, sizes = zip(*(read_rgb(p, res) for p in paths))
+    _log_sizes(Path(source), list(paths), list(sizes), res)
+    return ImageSet(_to_tensor(np.stack(arrays)), [Path(p).stem for p in paths], str(source), list(sizes),
+                    paths=[Path(p) for p in paths])
 
 
 def _split(full: ImageSet, split: str) -> ImageSet:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import torch
 
+from errors import UserError
+from models.method import Rep
 from models.siren import Params
 
 
@@ -50,6 +52,28 @@ def normalized_weights(params: Params) -> torch.Tensor:
 def weight_similarity(params: Params) -> torch.Tensor:
     """{name: (N, *shape)} -> (N, N): mean over tensors of per-tensor cosines of centred weights."""
     return cosine_matrix(normalized_weights(params), center=False)
+
+
+def rep_similarities(rep: Rep) -> dict[str, torch.Tensor]:
+    """Every measure a batch of N representations allows: {"latent": (N, N), "weights": (N, N)},
+    each present when the Rep holds that field (on CPU)."""
+    sims = {}
+    if rep.latent is not None:
+        sims["latent"] = latent_similarity(rep.latent.cpu())
+    if rep.params is not None:
+        sims["weights"] = weight_similarity({k: v.cpu() for k, v in rep.params.items()})
+    return sims
+
+
+def choose_measure(measure: str, available: list[str], method: str) -> str:
+    """--measure -> the measure to use: "auto" is weights when the method has them, else latent;
+    "pixel" always applies; anything else must be `available` (UserError naming the choices)."""
+    if measure == "auto":
+        return "weights" if "weights" in available else "latent" if "latent" in available else "pixel"
+    if measure != "pixel" and measure not in available:
+        raise UserError(f"--measure {measure} does not apply to {method}: use one of "
+                        f"{', '.join([*available, 'pixel'])}")
+    return measure
 
 
 def pixel_psnr(images: torch.Tensor, chunk: int = 64) -> torch.Tensor:

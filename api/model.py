@@ -1,0 +1,201 @@
+"""A trained checkpoint as an object: encode images, render them at any size, interpolate two of
+them in any mode the method has, rank pairs by the method's similarity.
+
+    model = load("runs/modulated/ckpt.pt")
+    enc = model.encode("my_folder/")                    # Encoding: rep + the images it came from
+    big = model.render(enc, 256)                         # (N, 3, 256, 256) in [0, 1]
+    frames = model.interpolate("a.png", "b.png", 9, "aligned")   # (9, 3, res, res)
+    pairs = model.rank_pairs(enc)                        # every pair, most similar first
+
+Nothing here is new analysis: encoding is `analysis.scoring.evaluate.encode_all`, rendering
+`render_all`, the modes are `analysis.interpolation.paths` (plain blends, warp-and-blend,
+aligned), the similarity is `analysis.interpolation.similarity` (the measure similarity.py
+uses). The scripts upsample.py, interpolate.py and similarity.py are written on this class.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from analysis.interpolation.paths import Pair, modes_for, path_frames
+from analysis.interpolation.similarity import choose_measure, pixel_psnr, rep_similarities
+from analysis.interpolation.warp_cache import WarpCache
+from analysis.scoring.evaluate import encode_all, render_all
+from api.inputs import Inputs, TrainingImages, read_inputs
+from cli import resolve_device
+from data.images import check_resolution
+from errors import UserError
+from models.method import Method, Rep
+from train.checkpoint import method_from_checkpoint
+
+
+@dataclass
+class Encoding:
+    """N encoded images: the method's representation and the inputs it was read from."""
+
+    rep: Rep          # a batch of N, detached, on the model's device
+    inputs: Inputs    # the (N, 3, res, res) images the encoder read, their names and files
+
+    @property
+    def images(self) -> torch.Tensor:
+        return self.inputs.images
+
+    @property
+    def names(self) -> list[str]:
+        return self.inputs.names
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def select(self, rows: list[int] | int) -> Encoding:
+        rows = [rows] if isinstance(rows, int) else list(rows)
+        return Encoding(self.rep.select(torch.tensor(rows, dtype=torch.long)), self.inputs.select(rows))
+
+
+@dataclass(frozen=True)
+class RankedPair:
+    """Two images of an Encoding (names a, b at rows i, j) and how alike the measure finds them."""
+
+    a: str
+    b: str
+    similarity: float   # the cosine of the representations, or pixel PSNR in dB for measure="pixel"
+    i: int
+    j: int
+
+
+def load(checkpoint: str | Path, device: str = "auto") -> Model:
+    """A checkpoint written by train_hyper.py or train_maml.py (or a shipped one), rebuilt from
+    itself alone, in eval mode; device "auto" is CUDA when present. Problems are one-line UserErrors."""
+    method, ckpt = method_from_checkpoint(Path(checkpoint), resolve_device(device))
+    return Model(method, ckpt, Path(checkpoint))
+
+
+class Model:
+    """A trained method with the checkpoint it came from."""
+
+    def __init__(self, method: Method, checkpoint: dict, path: Path | None = None):
+        self.method, self.checkpoint, self.path = method, checkpoint, path
+        self.config: dict = checkpoint["config"]
+        self.kind: str = self.config["model"]    # the registry name: modulated, maml, local, ...
+        self.res: int = self.config["res"]       # the resolution its encoder reads
+        self.training = TrainingImages(checkpoint)
+        self.warps = WarpCache()                 # a pair's warp is fitted once, shared by warp and aligned
+        self._modes: list[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Model({self.kind}, {self.res} px, {len(self.training.names)} training images, from {self.path})"
+
+    # ------------------------------------------------------------------ encode, render
+
+    def read(self, x, res: int | None = None) -> Inputs:
+        """Any input (api/inputs.py) as the images the encoder reads, or at `res`: (N, 3, res, res)."""
+        return read_inputs(x, check_resolution(self.res if res is None else res), self.training)
+
+    def encode(self, x) -> Encoding:
+        """Encode an image file, a folder, a PIL image, a tensor (3, H, W) / (N, 3, H, W) in [0, 1],
+        a training image's name or index, or a list of them (an Encoding passes through).
+
+        A new image is read whole; a training image through the pixels it was trained on, with
+        its row (a code table looks it up). A method that cannot encode unseen images (a code
+        table, per-image weights) takes training images only.
+        """
+        if isinstance(x, Encoding):
+            return x
+        inputs = self.read(x)
+        new = [name for name, row in zip(inputs.names, inputs.rows) if row is None]
+        if new and not self.method.handles_unseen_images:
+            raise UserError(f"{self.kind} cannot encode an image it was not trained on ({new[0]}): pass a training "
+                            f"image's name or index, or load a checkpoint of a method with an encoder")
+        shape = (len(inputs), 1, self.res, self.res)
+        masks = torch.ones(shape, dtype=torch.bool)  # (N, 1, res, res): a new image is read whole
+        trained = [k for k, row in enumerate(inputs.rows) if row is not None]
+        if trained:
+            observed = self.training.loaded()[1]  # (M, 1, res, res): the pixels training showed the encoder
+            masks[trained] = observed[[inputs.rows[k] for k in trained]]
+        index = torch.tensor([row or 0 for row in inputs.rows], dtype=torch.long)  # (N,) rows for code tables
+        return Encoding(encode_all(self.method, inputs.images, masks, index=index), inputs)
+
+    def render(self, x, size: int | None = None) -> torch.Tensor:
+        """Render an Encoding, a Rep or any input (encoded first) at size x size px (default the
+        training resolution): (N, 3, size, size) on CPU in [0, 1]."""
+        rep = x if isinstance(x, Rep) else self.encode(x).rep
+        return render_all(self.method, rep, check_resolution(self.res if size is None else size)).clamp(0, 1)
+
+    # ------------------------------------------------------------------ interpolate
+
+    @property
+    def modes(self) -> list[str]:
+        """The interpolation modes this model has: pixel, latent and/or weights, warp, aligned
+        (what its representation holds decides it, so a blank image's is asked once)."""
+        if self._modes is None:
+            blank = torch.ones(1, 3, self.res, self.res)  # (1, 3, res, res) white
+            rep = encode_all(self.method, blank, torch.ones(1, 1, self.res, self.res, dtype=torch.bool),
+                             index=torch.zeros(1, dtype=torch.long))
+            self._modes = modes_for(self.method, rep)
+        return self._modes
+
+    @property
+    def default_mode(self) -> str:
+        """The improved interpolation of question 3: aligned where the encoder reads new images, else warp."""
+        return "aligned" if "aligned" in self.modes else "warp"
+
+    def interpolate(self, a, b, ts: int | Sequence[float] = 9, mode: str | None = None, size: int | None = None,
+                    kind: str = "lerp", endpoints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Frames from a (t = 0) to b (t = 1): (T, 3, size, size) on CPU in [0, 1].
+
+        a, b: one image each (any input, or a one-image Encoding); ts: a frame count (evenly
+        spaced, both ends included) or the times; mode: one of `modes` (default `default_mode`);
+        size: default the training resolution; kind: "lerp" or "slerp" for the blends;
+        endpoints: for mode "pixel", the two (3, size, size) images to cross-fade (default the
+        model's renders).
+        """
+        ea, eb = self.encode_one(a, "interpolation end a"), self.encode_one(b, "interpolation end b")
+        pair = Pair(ea.images[0], eb.images[0], ea.rep.select(0), eb.rep.select(0), self.warps)
+        size = check_resolution(self.res if size is None else size)
+        return path_frames(self.method, pair, times(ts), mode or self.default_mode, size, kind, endpoints)
+
+    def encode_one(self, x, which: str = "the image") -> Encoding:
+        """`encode` for exactly one image (UserError naming `which` for a folder or a list)."""
+        enc = self.encode(x)
+        if len(enc) != 1:
+            raise UserError(f"{which} holds {len(enc)} images ({', '.join(enc.names[:3])}"
+                            f"{', ...' if len(enc) > 3 else ''}): pass one image file, not a folder")
+        return enc
+
+    # ------------------------------------------------------------------ similarity
+
+    def similarity(self, x, measure: str = "auto") -> tuple[torch.Tensor, str]:
+        """(N, N) similarity of N images (any input or an Encoding) and the measure used: "auto"
+        (the weights' per-layer cosine when the representation holds weights, else the latents'),
+        "latent", "weights", or "pixel" (PSNR between the images, dB)."""
+        enc = self.encode(x)
+        sims = rep_similarities(enc.rep)
+        measure = choose_measure(measure, list(sims), self.kind)
+        return (pixel_psnr(enc.images) if measure == "pixel" else sims[measure]), measure
+
+    def rank_pairs(self, x, measure: str = "auto") -> list[RankedPair]:
+        """Every pair of the images (at least two), most similar first."""
+        enc = self.encode(x)
+        if len(enc) < 2:
+            raise UserError(f"ranking pairs needs at least two images, got {len(enc)}: pass a folder or a list")
+        sim, _ = self.similarity(enc, measure)  # (N, N)
+        iu = torch.triu_indices(len(enc), len(enc), offset=1)  # (2, M)
+        values = sim[iu[0], iu[1]]  # (M,)
+        order = torch.argsort(values, descending=True, stable=True).tolist()
+        return [RankedPair(enc.names[int(iu[0, m])], enc.names[int(iu[1, m])], float(values[m]),
+                           int(iu[0, m]), int(iu[1, m])) for m in order]
+
+
+def times(ts: int | Sequence[float]) -> list[float]:
+    """A frame count (>= 2: t = 0 .. 1, exact ends) or a list of finite times."""
+    if isinstance(ts, int) and not isinstance(ts, bool):
+        if ts < 2:
+            raise UserError(f"an interpolation needs at least 2 frames (the two ends), got {ts}")
+        return [k / (ts - 1) for k in range(ts)]
+    values = [float(t) for t in ts]
+    if not values or not all(torch.isfinite(torch.tensor(values))):
+        raise UserError(f"interpolation times must be finite numbers, got {list(ts)}")
+    return values

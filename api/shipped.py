@@ -1,0 +1,102 @@
+"""The checkpoints shipped in checkpoints/: their manifest, and the check that each still scores
+what it records (tests/test_shipped.py runs it on every listed file).
+
+    python -m api.shipped checkpoints/modulated.pt --data icons-large --split test --count 8 --res 48
+
+measures a checkpoint and prints its manifest entry's "check" (the lead pastes it, with the
+training command and the run's scores, into checkpoints/manifest.json). The score: the first
+--count images of --data/--split, read at the model's resolution, encoded from all their pixels,
+rendered at --res and compared with the true --res images (PSNR in dB, mean over the images).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from analysis.scoring.evaluate import psnr
+from api.model import Model, load
+from data.images import load_images
+from errors import UserError
+
+FOLDER = Path(__file__).resolve().parents[1] / "checkpoints"
+MANIFEST = FOLDER / "manifest.json"
+TOLERANCE = 0.05  # dB: a re-measurement on another CPU or torch build differs by float noise only
+ENTRY = {"file": str, "command": str, "scores": dict, "check": dict}
+CHECK = {"data": str, "split": str, "count": int, "res": int, "psnr": (int, float)}
+
+
+def read_manifest(path: Path = MANIFEST) -> list[dict]:
+    """The manifest's entries, each checked to have its fields; a missing file is an empty list."""
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text())["checkpoints"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{path} is not a manifest ({type(err).__name__}: {err}): write "
+                        '{"checkpoints": [...]} as checkpoints/README.md describes') from None
+    if not isinstance(entries, list):
+        raise UserError(f"{path}: its \"checkpoints\" is a {type(entries).__name__}, not a list: "
+                        "see checkpoints/README.md")
+    for k, entry in enumerate(entries):
+        problem = _problem(entry)
+        if problem:
+            raise UserError(f"{path}: entry {k} {problem}: see checkpoints/README.md")
+    return entries
+
+
+def _problem(entry) -> str:
+    """What is wrong with one manifest entry, or ''."""
+    if not isinstance(entry, dict):
+        return "is not an object"
+    bad = [name for name, kind in ENTRY.items() if not isinstance(entry.get(name), kind)]
+    if not bad:
+        bad = [f"check.{name}" for name, kind in CHECK.items() if not isinstance(entry["check"].get(name), kind)]
+    return f"lacks or mistypes {', '.join(bad)}" if bad else ""
+
+
+def score(model: Model, data: str, split: str, count: int, res: int) -> float:
+    """Mean PSNR (dB) of the model's renders at `res` of the first `count` images of data/split,
+    each encoded from all its pixels at the model's resolution, against the true `res` images."""
+    low = load_images(data, model.res, split).images[:count]  # (K, 3, r, r)
+    truth = load_images(data, res, split).images[:count]  # (K, 3, R, R)
+    return psnr(model.render(low, res), truth).mean().item()
+
+
+def verify(entry: dict, folder: Path = FOLDER) -> float:
+    """Re-measure a manifest entry's checkpoint; returns the score, UserError when it is missing
+    or scores other than it records (beyond the entry's "tolerance", default TOLERANCE)."""
+    path = folder / entry["file"]
+    if not path.is_file():
+        raise UserError(f"{path} is listed in the manifest but missing: commit it, or remove its entry")
+    check = entry["check"]
+    measured = score(load(path, "cpu"), check["data"], check["split"], check["count"], check["res"])
+    tolerance = check.get("tolerance", TOLERANCE)
+    if not math.isclose(measured, check["psnr"], abs_tol=tolerance):
+        raise UserError(f"{path} scores {measured:.3f} dB on {check['count']} {check['data']}/{check['split']} images "
+                        f"at {check['res']} px, its manifest records {check['psnr']:.3f} (tolerance {tolerance}): "
+                        "the code changed what it computes, or the file; retrain or re-record it")
+    return measured
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description="Measure a checkpoint for checkpoints/manifest.json.")
+    parser.add_argument("ckpt", type=Path)
+    parser.add_argument("--data", default="icons-large")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--count", type=int, default=8)
+    parser.add_argument("--res", type=int, default=48)
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        raise UserError(f"--count must be positive, got {args.count}")
+    measured = score(load(args.ckpt, "cpu"), args.data, args.split, args.count, args.res)
+    check = {"data": args.data, "split": args.split, "count": args.count, "res": args.res, "psnr": round(measured, 3)}
+    print(json.dumps({"check": check}, indent=2))
+    return check
+
+
+if __name__ == "__main__":
+    from cli import run_main
+
+    run_main(main)
