@@ -29,9 +29,10 @@ from analysis.interpolation.pair_choice import sample_pairs
 from analysis.interpolation.paths import MODES, Pair, check_path_mode, modes_for, path_frames
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.scoring.path_metrics import path_metrics
-from cli import check_out_folder, check_replaceable, parse_config, resolve_device, run_main
+from cli import check_out_folder, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from errors import UserError
+from runfolder import check_replace, claim, holds_files
 from train.checkpoint import method_from_checkpoint
 
 log = logging.getLogger(__name__)
@@ -174,14 +175,14 @@ def main(argv=None) -> dict:
     if cfg.random_pairs < 0:
         raise UserError(f"--random-pairs must be >= 0, got {cfg.random_pairs}")
     out = check_out_folder(cfg.out)
-    fresh = not out.exists() or not any(out.iterdir())
+    fresh = not holds_files(out)
     if not fresh and not cfg.overwrite:
         raise UserError(f"output folder {out} already exists (an earlier interpolation): pass --overwrite to replace "
                         "it, or another --out")
     if not fresh and Path(cfg.ckpt).resolve().is_relative_to(out.resolve()):
         raise UserError(f"--out {out} holds the checkpoint {cfg.ckpt}: --overwrite would delete it; pass another --out")
     if not fresh:
-        check_replaceable(out)
+        check_replace(out)  # only a folder a script made (runfolder.py)
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names = ckpt["names"]
@@ -196,6 +197,7 @@ def main(argv=None) -> dict:
     warps = WarpCache(cfg.warps or None)  # a bad file is refused here, before --out is replaced
     if not fresh:  # every argument checked: only now is the earlier run replaced
         shutil.rmtree(out)
+    claim(out, "interpolate", dict(vars(cfg)))
     writer = SummaryWriter(out / "tb")
     results = []
     for k, (ia, ib, kind) in enumerate(pairs):

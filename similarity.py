@@ -33,6 +33,7 @@ from analysis.interpolation.similarity import (
 )
 from cli import check_out_folder, parse_config, resolve_device, run_main
 from errors import UserError
+from runfolder import check_reuse, claim
 from train.checkpoint import method_from_checkpoint
 
 
@@ -55,6 +56,8 @@ def main(argv=None) -> dict:
     cfg, _ = parse_config(SimilarityConfig, argv, choices={"measure": ("auto", "latent", "weights", "pixel")})
     if cfg.pairs < 2 or cfg.top < 0 or cfg.correlate < 3 or cfg.frames < 3:
         raise UserError("--pairs must be >= 2, --top >= 0, --correlate >= 3 and --frames >= 3")
+    out = check_out_folder(cfg.out)
+    check_reuse(out, "similarity")  # a rerun replaces its own files, never a stranger's (runfolder.py)
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names = ckpt["names"]
@@ -74,7 +77,7 @@ def main(argv=None) -> dict:
                         f"{', '.join([*sims, 'pixel'])}")
     chosen = pix if measure == "pixel" else sims[measure]
 
-    out = check_out_folder(cfg.out)
+    claim(out, "similarity", dict(vars(cfg)))
     order = spectral_order(sims.get(measure, cosine_matrix(images.images)))  # (N,) shared display order
     reorder = (order[:, None], order[None, :])  # rows and columns alike
     for name, sim in sims.items():

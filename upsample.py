@@ -31,6 +31,7 @@ from cli import check_out_folder, parse_config, resolve_device, run_main
 from data.images import lanczos_resize, load_images
 from data.split import unseen_source
 from errors import UserError
+from runfolder import check_reuse, claim
 from train.checkpoint import method_from_checkpoint
 
 
@@ -49,6 +50,7 @@ class UpsampleConfig:
 def main(argv=None) -> dict:
     cfg, _ = parse_config(UpsampleConfig, argv)
     out = check_out_folder(cfg.out)
+    check_reuse(out, "upsample")  # a rerun replaces its own files, never a stranger's (runfolder.py)
     method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
     images, observed = training_set(ckpt)
     names, data = ckpt["names"], ckpt["config"]["data"]
@@ -69,7 +71,7 @@ def main(argv=None) -> dict:
     model = ckpt["config"]["model"]
     renders = {model: upsampled(method, images, observed, index, cfg.res)}  # (K, 3, R, R)
     sheet, scores = upsample_sheet(lowres, renders, truth)  # scores: label -> (K,) dB
-    save_png(sheet, out / "sheet.png")
+    save_png(sheet, claim(out, "upsample", dict(vars(cfg))) / "sheet.png")
     rows = [{"index": i, "name": names[i], **({f"psnr_{k}": v[j].item() for k, v in scores.items()} if true[j] else {})}
             for j, i in enumerate(index)]
     mean = {k: v[kept].mean().item() for k, v in scores.items()} if kept else {}
