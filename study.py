@@ -5,6 +5,14 @@ interpolate, and write the figures and the results table (Markdown and JSON).
     python study.py --minutes 30         # longer, better run (per method); a GPU is used when present
     python study.py --quick --out /tmp/s # seconds: tiny models, a smoke run
     python study.py --methods hyper,hybrid,maml --seed 1 --out runs/study_seed1   # another draw
+    python study.py --steps-from results/study   # the committed run's step counts, on any machine
+
+The budget is minutes of training by default, so how many steps a method makes depends on the
+machine (a slower CPU makes fewer, and scores lower). --steps-from FOLDER trains each method for
+exactly the steps it made in that study folder (read from its results.json, else its
+runs/<method>/metrics.json or track.jsonl), with no time limit: the way to reproduce a committed
+table elsewhere. --steps sets step budgets directly ("2000" for every method, or
+"hyper=1595,maml=937"). Every table records each method's steps beside its scores.
 
 Every method gets the same data (icons100 at 48 px, 10% of each image's pixels held out)
 and the same wall-clock training budget. Outputs in --out:
@@ -13,7 +21,8 @@ and the same wall-clock training budget. Outputs in --out:
     similarity/               similarity heatmaps and the chosen pairs (pairs.json)
     warps.pt                  every fitted warp (pairs and benchmark cases), fitted once, shared by the methods
     interpolation/<method>/   per pair: sheet.png (one row per mode), strips, GIFs, metrics
-    interpolation_pair<k>.png every method's rows for pair k (3 similar pairs, then 1 dissimilar)
+    interpolation_pair<k>.png pair k (3 similar pairs, then 1 dissimilar): the true icons and their cross-fade,
+                              then per method its plain, warp and aligned blends side by side
     curves.png                PSNR on a fixed subset against training seconds, one panel per method,
                               with the trivial references (runs/<method>/track.jsonl, analysis/reporting/curves.py)
     results.md, results.json  the table the README shows (methods and the trivial references)
@@ -41,8 +50,8 @@ from analysis.reporting.report import inner_step_lines, midpoint_lines, results_
 from analysis.reporting.upsampling import upsample_sheet, upsampled
 from analysis.scoring.inner_steps import inner_step_table
 from cli import Range, check_out_folder, parse_config, resolve_device, run_main, validate
-from data.images import load_images
-from data.split import BUNDLED, unseen_source
+from data.images import lanczos_resize, load_images
+from data.split import BUNDLED, train_split, unseen_source
 from errors import UserError
 from registry import METHODS, spec
 from runfolder import check_replace, check_resume, claim, holds_files
@@ -79,33 +88,108 @@ class StudyConfig:
     midpoint_count: int = 4     # known-midpoint cases per kind of change (5 kinds) and benchmark
     methods: str = STUDY_METHODS
     seed: int = 0               # of every method's init and step sampling (held-out pixels, random pairs, benchmark fixed)
+    steps_from: str = ""        # a study folder (e.g. results/study): each method trains for exactly the steps it made
+    #                             there, with no time limit, so its tables reproduce on a machine of any speed
+    steps: str = ""             # step budgets instead of minutes: "N" for every method or "hyper=1595,maml=937"
+    #                             (over --steps-from for the methods it names)
     quick: bool = False         # tiny models, 3 steps: a smoke run of the whole pipeline
     resume: bool = False        # reuse finished runs in --out, resume unfinished ones
     overwrite: bool = False     # delete --out first
     device: str = "auto"
 
 
-def train_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
-    """Train each method (or reuse a finished run with --resume); returns metrics by method."""
+def committed_steps(folder: str, names: list[str]) -> dict[str, int]:
+    """The steps each of `names` made in the study folder `folder`: its results.json's methods table,
+    else runs/<method>/metrics.json, else the last record of runs/<method>/track.jsonl."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UserError(f"--steps-from {folder}: no such folder: give a study's output folder, e.g. results/study")
+
+    def read(path: Path):
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise UserError(f"--steps-from {folder}: cannot read {path} ({err})") from None
+
+    table = read(root / "results.json").get("methods", {}) if (root / "results.json").is_file() else {}
+    steps, missing = {}, []
+    for name in names:
+        count = (table.get(name) or {}).get("steps")
+        run = root / "runs" / name
+        if count is None and (run / "metrics.json").is_file():
+            count = read(run / "metrics.json").get("step")
+        if count is None and (run / "track.jsonl").is_file():
+            lines = [line for line in (run / "track.jsonl").read_text().splitlines() if line.strip()]
+            count = json.loads(lines[-1]).get("step") if len(lines) > 1 else None  # line 1 is the header
+        if isinstance(count, int) and count > 0:
+            steps[name] = count
+        else:
+            missing.append(name)
+    if missing:
+        raise UserError(f"--steps-from {folder}: no step count for {', '.join(missing)} (looked in results.json, "
+                        f"runs/<method>/metrics.json and runs/<method>/track.jsonl): leave it out of --methods "
+                        f"or give it one with --steps {missing[0]}=N")
+    return steps
+
+
+def parse_steps(text: str, names: list[str]) -> dict[str, int]:
+    """--steps: "N" for every method, or "name=N,name=N" for some."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if len(items) == 1 and "=" not in items[0]:
+        items = [f"{name}={items[0]}" for name in names]
+    steps = {}
+    for item in items:
+        name, _, count = item.partition("=")
+        name = name.strip()
+        if name not in names:
+            raise UserError(f"--steps {text!r}: {name or item!r} is not one of the study's methods ({','.join(names)})")
+        if not count.strip().isdigit() or int(count) < 1:
+            raise UserError(f"--steps {text!r}: write a positive step count, as 2000 or {name}=2000")
+        steps[name] = int(count)
+    return steps
+
+
+def budgets(cfg: StudyConfig, names: list[str]) -> dict[str, dict]:
+    """Each method's training budget (config fields): minutes by default (BUDGET scales them per
+    method), or exactly the steps of --steps-from / --steps with no time limit."""
+    fixed = {**(committed_steps(cfg.steps_from, names) if cfg.steps_from else {}), **parse_steps(cfg.steps, names)}
+    result = {}
+    for name in names:
+        # One full evaluation, at the end: each costs about 40 s on 2 cores (200 icons rendered at
+        # 256 px and scored), and the cheap track every 50 steps already draws the curves.
+        budget = (dict(QUICK) if cfg.quick else
+                  {"minutes": cfg.minutes * BUDGET.get(name, 1.0), "steps": 1_000_000, "eval_every": 1_000_000})
+        if name in fixed:
+            budget.update(minutes=0.0, steps=fixed[name])
+        result[name] = budget
+    return result
+
+
+def method_data(cfg: StudyConfig, name: str) -> str:
+    """The data set method `name` trains on. A method whose registry row names its own data
+    (modulated: icons-all) trains on it unless the study is pointed at other data than its
+    default; unseen icons are the same for every method."""
+    return spec(name).defaults.get("data", cfg.data) if cfg.data == StudyConfig.data else cfg.data
+
+
+def train_all(cfg: StudyConfig, out: Path, names: list[str], plan: dict[str, dict]) -> dict[str, dict]:
+    """Train each method on its budget in `plan` (`budgets`), or reuse a finished run with --resume;
+    returns metrics by method."""
     metrics = {}
     for name in names:
         run = out / "runs" / name
         if cfg.resume and (run / "metrics.json").is_file():
             metrics[name] = json.loads((run / "metrics.json").read_text())
             continue
-        minutes = cfg.minutes * BUDGET.get(name, 1.0)
-        # A method whose registry row names its own data (modulated: icons-all) trains on it unless the
-        # study is pointed at other data than its default; unseen icons are the same for every method.
-        data = spec(name).defaults.get("data", cfg.data) if cfg.data == StudyConfig.data else cfg.data
-        # One full evaluation, at the end: each costs about 40 s on 2 cores (200 icons rendered at
-        # 256 px and scored), and the cheap track every 50 steps already draws the curves.
-        budget = QUICK if cfg.quick else {"minutes": minutes, "steps": 1_000_000, "eval_every": 1_000_000}
+        data = method_data(cfg, name)
+        budget = plan[name]
         changes = {"data": data, "res": cfg.res, "hr_res": cfg.hr_res, "out": str(run), "device": cfg.device,
                    "seed": cfg.seed,
                    # a run stopped before its first checkpoint starts afresh in its own (marked) folder
                    "resume": (run / "ckpt.pt").is_file(), "overwrite": run.exists(), **budget}
         run_cfg = method_config(name, tiny=cfg.quick, **changes)
-        print(f"\n=== training {name} ({'quick' if cfg.quick else f'{minutes:g} min'}) -> {run}")
+        size = f"{budget['minutes']:g} min" if budget.get("minutes") else f"{budget['steps']} steps"
+        print(f"\n=== training {name} ({'quick, ' if cfg.quick else ''}{size}) -> {run}")
         metrics[name] = train(run_cfg, given=set(changes), script=spec(name).script)
     return metrics
 
@@ -153,8 +237,22 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
         folders = {name: next((out / "interpolation" / name).glob(f"{k}_*")) for name in names}
         kind = next(iter(folders.values())).name.split("_")[1]  # the folder is k_kind_a__b
         title = f"pair {k} ({kind}): {pair['a']['name']} to {pair['b']['name']}".replace("_", " ")
-        save_png(pair_figure(folders, pair["ts"], title), out / f"interpolation_pair{k}.png", colors=256)
+        truth = true_icons(method_data(cfg, chooser), cfg.interp_res, cfg.res, [pair["a"]["name"], pair["b"]["name"]])
+        save_png(pair_figure(folders, pair["ts"], title, truth), out / f"interpolation_pair{k}.png", colors=256)
     return results
+
+
+def true_icons(data: str, res: int, low_res: int, names: list[str]) -> torch.Tensor:
+    """The training icons `names` of `data` at `res` px, (K, 3, res, res): the data set's own
+    renders where it has that size, else Lanczos upsamples of its `low_res` images."""
+    split = train_split(data, "auto")
+    try:
+        icons = load_images(data, res, split)
+        images = icons.images
+    except UserError:
+        icons = load_images(data, low_res, split)
+        images = lanczos_resize(icons.images, res)
+    return images[[icons.names.index(name) for name in names]]
 
 
 def bench_cases(res: int, count: int) -> list:
@@ -202,6 +300,7 @@ def main(argv=None) -> dict:
         validate(run_cfg)
         check_config(run_cfg)
     study_icons(cfg)  # --data and --res: the images are read before anything is deleted
+    plan = budgets(cfg, names)  # read before --overwrite: --steps-from may name the folder it replaces
     if holds_files(out) and cfg.resume:
         check_resume(out)
     elif holds_files(out):
@@ -214,7 +313,7 @@ def main(argv=None) -> dict:
     if cfg.quick:  # a smoke run: every step of the pipeline, on as little as exercises it
         cfg = dataclasses.replace(cfg, random_pairs=min(cfg.random_pairs, 3), midpoint_count=min(cfg.midpoint_count, 1),
                                   interp_res=min(cfg.interp_res, 32), frames=min(cfg.frames, 5))
-    train = train_all(cfg, out, names)
+    train = train_all(cfg, out, names, plan)
     tracks = {name: out / "runs" / name / "track.jsonl" for name in names}
     if any(t.is_file() for t in tracks.values()):  # runs reused from before tracking have none
         curve_figure(tracks, out / "curves.png")
@@ -230,12 +329,16 @@ def main(argv=None) -> dict:
     # the methods that can encode a changed icon, local included (its warp is the best model path)
     shown = {n: m for n, m in methods.items() if n in ("concat", "hyper", "hyper_interp", "modulated", "local", "hybrid", "maml")}
     for mode in ("weights", "aligned"):
-        save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode, warps=warps),
+        title = f"Known midpoints, training icons, {mode} path: dB = PSNR of its in-between frames"
+        save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode, warps=warps, title=title),
                  out / f"known_midpoints_{mode}.png", colors=256)
     steps = inner_steps_all({n: (m, c) for n, (m, c) in loaded.items() if m.adapts or n == "hyper"}, study_icons(cfg))
     table, summary = results_table(train, interp)
     table += "\n".join(midpoint_lines(bench, summary) + inner_step_lines(steps, summary)) + "\n"
     summary["upsample_shown_icons"] = upsample
+    # What produced these numbers: the study's flags and each method's budget (its full training
+    # config is in runs/<method>/metrics.json).
+    summary["config"] = {**dataclasses.asdict(cfg), "budgets": plan}
     (out / "results.md").write_text(table)
     (out / "results.json").write_text(json.dumps(summary, indent=2))
     print(f"\n{table}\nwrote {out}/results.md, results.json, curves.png, upsample.png, similarity/, interpolation/")

@@ -128,6 +128,22 @@ def add_title(image: torch.Tensor, title: str, size: int = LABEL_SIZE + 4) -> to
     return from_pil(canvas)
 
 
+def grid_of_blocks(blocks: list[torch.Tensor], columns: int = 2, gap: int = 16) -> torch.Tensor:
+    """Lay (3, H_k, W_k) blocks out `columns` to a row, left to right then top to bottom, each in a
+    cell as large as the largest block, `gap` px apart, with a thin line between rows of blocks."""
+    columns = max(1, min(columns, len(blocks)))
+    cell_w, cell_h = max(b.shape[-1] for b in blocks), max(b.shape[-2] for b in blocks)
+    rows = -(-len(blocks) // columns)
+    canvas = Image.new("RGB", (columns * cell_w + (columns - 1) * gap, rows * (cell_h + gap) - gap), "white")
+    draw = ImageDraw.Draw(canvas)
+    for k, block in enumerate(blocks):
+        x, y = (k % columns) * (cell_w + gap), (k // columns) * (cell_h + gap)
+        canvas.paste(Image.fromarray(to_uint8(block)), (x, y))
+        if k % columns == 0 and k:
+            draw.line([(0, y - gap // 2), (canvas.width, y - gap // 2)], fill=(160, 160, 160))
+    return from_pil(canvas)
+
+
 def stack_labelled(blocks: list[torch.Tensor], labels: list[str], margin: int = 70,
                    size: int = LABEL_SIZE) -> torch.Tensor:
     """Stack (3, H_k, W_k) blocks vertically, each named in a left column (as wide as the

@@ -11,7 +11,7 @@ def test_results_table_has_the_unseen_heldout_column_and_reference_rows():
             "reference/neighbours_heldout_pixels": 23.6, "reference/neighbours_unseen_heldout": 22.4,
             "reference/lanczos_256": 26.4, "reference/bicubic_256": 26.2,
             "reference/unseen_lanczos_256": 25.2, "reference/unseen_bicubic_256": 24.9}
-    common = {"parameters": 10, "train_seconds": 1.0, "step": 3, "psnr/train_pixels": 30.0,
+    common = {"parameters": 10, "train_seconds": 1.0, "step": 3, "images": 1445, "psnr/train_pixels": 30.0,
               "psnr/heldout_pixels": 25.0, "psnr/upsample_256": 24.0, **refs}
     train = {"hyper": {**common, "psnr/unseen_images": 20.0, "psnr/unseen_heldout_pixels": 19.5,
                        "psnr/unseen_upsample_256": 18.0},
@@ -19,15 +19,16 @@ def test_results_table_has_the_unseen_heldout_column_and_reference_rows():
     table, summary = study.results_table(train, {})
     lines = table.splitlines()
     assert "unseen held-out px dB" in lines[0]
-    assert "| hyper | 10 | 1 | 3 | 30.00 | 25.00 | 20.00 | 19.50 | 24.00 | 18.00 |" in lines
-    assert "| hyper_table | 10 | 1 | 3 | 30.00 | 25.00 | n/a | n/a | 24.00 | n/a |" in lines
-    assert "| mean icon (reference) | | | | 12.30 | 12.20 | 11.50 | 11.60 |  |  |" in lines
-    assert "| neighbour interpolation (reference) | | | |  | 23.60 |  | 22.40 |  |  |" in lines
-    assert "| Lanczos (reference) | | | |  |  |  |  | 26.40 | 25.20 |" in lines
-    assert "| bicubic (reference) | | | |  |  |  |  | 26.20 | 24.90 |" in lines
+    assert "| hyper | 10 | 1,445 | 1 | 3 | 30.00 | 25.00 | 20.00 | 19.50 | 24.00 | 18.00 |" in lines
+    assert "| hyper_table | 10 | 1,445 | 1 | 3 | 30.00 | 25.00 | n/a | n/a | 24.00 | n/a |" in lines
+    assert "| mean icon (reference) | | | | | 12.30 | 12.20 | 11.50 | 11.60 |  |  |" in lines
+    assert "| neighbour interpolation (reference) | | | | |  | 23.60 |  | 22.40 |  |  |" in lines
+    assert "| Lanczos (reference) | | | | |  |  |  |  | 26.40 | 25.20 |" in lines
+    assert "| bicubic (reference) | | | | |  |  |  |  | 26.20 | 24.90 |" in lines
     assert summary["references"]["neighbours"] == {"heldout_pixels": 23.6, "unseen_heldout_pixels": 22.4}
     assert summary["references"]["bicubic"] == {"upsample": 26.2, "unseen_upsample": 24.9}
     assert summary["methods"]["hyper"]["unseen_heldout_pixels"] == 19.5
+    assert summary["methods"]["hyper"]["steps"] == 3 and summary["methods"]["hyper"]["train_icons"] == 1445
 
 
 def test_the_upsampling_table_has_psnr_ssim_and_flat_error_with_lanczos_and_bicubic():
@@ -40,7 +41,68 @@ def test_the_upsampling_table_has_psnr_ssim_and_flat_error_with_lanczos_and_bicu
     train = {"local": {**common, **scores}, "hyper_table": {**common, "psnr/upsample_256": 24.0}}
     table, summary = study.results_table(train, {})
     lines = table.splitlines()
-    assert "| local | 28.00 | 0.900 | 0.50 | 28.00 | 0.900 | 0.50 |" in lines
-    assert "| hyper_table | 24.00 | n/a | n/a | n/a | n/a | n/a |" in lines
-    assert "| lanczos (reference) | 1.00 | 1.000 | 1.00 | 1.00 | 1.000 | 1.00 |" in lines
+    assert "| local | 3 | 28.00 | 0.900 | 0.50 | 28.00 | 0.900 | 0.50 |" in lines
+    assert "| hyper_table | 3 | 24.00 | n/a | n/a | n/a | n/a | n/a |" in lines
+    assert "| lanczos (reference) |  | 1.00 | 1.000 | 1.00 | 1.00 | 1.000 | 1.00 |" in lines
     assert summary["upsampling"]["bicubic (reference)"]["unseen_flat_rmse"] == 2.0
+
+
+def test_every_table_names_each_methods_training_steps():
+    """A minutes budget makes as many steps as the machine allows: every table says how many."""
+    from analysis.reporting.report import inner_step_lines, midpoint_lines
+
+    common = {"parameters": 10, "train_seconds": 1.0, "images": 100, "psnr/train_pixels": 30.0}
+    random = {"modes": {"weights": {k: {"mean": 0.5, "std": 0.1} for k in ("morph_error", "pdv", "band_energy_error")}},
+              "pairs": [[0, 1]]}
+    interp = {"maml": {"pairs": [{"modes": {"weights": {"morph_error": 0.4}}}], "random": random}}
+    table, summary = study.results_table({"maml": {**common, "step": 937}}, interp)
+    assert "| maml | 937 | weights | 0.500 +- 0.100 | 0.500 | 0.500 | 0.400 |" in table.splitlines()
+    bench = {"set": {"cases": 1, "endpoints": {"maml": {"mean": 27.0}}, "paths": {}, "table": "| t |"}}
+    assert "Training steps: maml 937." in "\n".join(midpoint_lines(bench, summary))
+    steps = inner_step_lines({"maml": {"train_pixels": {0: 11.0, 3: 29.0}}}, summary)
+    assert "| maml (937 training steps): inner steps | 0 | 3 |" in steps
+
+
+def test_steps_from_a_study_folder_fixes_every_budget(tmp_path):
+    """--steps-from reads each method's steps (results.json, else metrics.json, else track.jsonl)
+    and drops the minutes limit; --steps overrides single methods; a missing count is a one-line error."""
+    import json
+
+    import pytest
+
+    from errors import UserError
+
+    (tmp_path / "results.json").write_text(json.dumps({"methods": {"hyper": {"steps": 1595}}}))
+    (tmp_path / "runs" / "maml").mkdir(parents=True)
+    (tmp_path / "runs" / "maml" / "metrics.json").write_text(json.dumps({"step": 937}))
+    (tmp_path / "runs" / "local").mkdir()
+    (tmp_path / "runs" / "local" / "track.jsonl").write_text('{"model": "local"}\n{"step": 50}\n{"step": 1748}\n')
+    names = ["hyper", "maml", "local"]
+    cfg = study.StudyConfig(steps_from=str(tmp_path))
+    plan = study.budgets(cfg, names)
+    assert {n: (b["steps"], b["minutes"]) for n, b in plan.items()} == {"hyper": (1595, 0), "maml": (937, 0),
+                                                                          "local": (1748, 0)}
+    plan = study.budgets(study.StudyConfig(steps_from=str(tmp_path), steps="maml=10"), names)
+    assert plan["maml"]["steps"] == 10 and plan["hyper"]["steps"] == 1595
+    assert study.budgets(study.StudyConfig(steps="500"), ["hyper", "perimage"])["perimage"] == {
+        "minutes": 0, "steps": 500, "eval_every": 1_000_000}
+    default = study.budgets(study.StudyConfig(), ["perimage", "modulated"])
+    assert default["perimage"]["minutes"] == 1.5 and default["modulated"]["minutes"] == 5.0
+    with pytest.raises(UserError, match="no step count for modulated"):
+        study.budgets(study.StudyConfig(steps_from=str(tmp_path)), ["hyper", "modulated"])
+    with pytest.raises(UserError, match="no such folder"):
+        study.budgets(study.StudyConfig(steps_from=str(tmp_path / "none")), names)
+    with pytest.raises(UserError, match="not one of the study's methods"):
+        study.budgets(study.StudyConfig(steps="concat=5"), names)
+    with pytest.raises(UserError, match="positive step count"):
+        study.budgets(study.StudyConfig(steps="hyper=-3"), names)
+
+
+def test_the_committed_study_gives_every_method_its_steps():
+    """The committed run's folder is a valid --steps-from for its methods."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "results" / "study"
+    names = study.STUDY_METHODS.split(",")
+    plan = study.budgets(study.StudyConfig(steps_from=str(root)), names)
+    assert plan["modulated"]["steps"] == 1887 and all(b["minutes"] == 0 for b in plan.values())

@@ -11,7 +11,7 @@ from PIL import Image
 from torch import nn
 
 import train_hyper
-from analysis.reporting.curves import SERIES, curve_figure, nice_ticks
+from analysis.reporting.curves import SERIES, curve_figure, nice_ticks, y_axis
 from analysis.scoring.evaluate import Evaluator
 from analysis.scoring.track import Tracker, TrackLog, read_track, spread
 from data.images import ImageSet
@@ -95,6 +95,8 @@ def test_training_tracks_every_k_steps_and_resumes_without_duplicates(shapes_dir
 def test_curve_figure_draws_every_series_with_ticks(tmp_path):
     assert nice_ticks(7.2, 31.5) == [0, 10, 20, 30, 40] and nice_ticks(0, 0.8) == [0, 0.2, 0.4, 0.6, 0.8]
     assert nice_ticks(12.0, 14.5) == [12, 13, 14, 15] and nice_ticks(3, 3) == [3, 3.5, 4]
+    # the axis spans the 10-40 dB band the methods differ in: 60 dB fits and the 100 dB cap do not stretch it
+    assert y_axis([7.0, 22.0, 33.0, 61.9, 100.0]) == [10, 20, 30, 40] and y_axis([21.0, 26.0]) == [20, 22, 24, 26]
     runs = {}
     for k, name in enumerate(("hyper", "hyper_table")):
         path = tmp_path / name / "track.jsonl"

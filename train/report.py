@@ -1,5 +1,6 @@
 """What rank 0 shows and writes while a run trains: the progress bar, TensorBoard, the
-evaluations, the tracking curve and, at the end, the figures and metrics.json.
+evaluations, the tracking curve and, at the end, the figures and metrics.json (the final scores,
+the steps, training seconds and training images, and the run's config).
 
     report = Report(run, script)          # rank 0 only (other ranks write nothing)
     report.step(mse)                      # after every step: the bar; loss and lr every 10 steps
@@ -12,6 +13,7 @@ the loss guard (train/health.py), so a step never waits for the device otherwise
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -85,7 +87,7 @@ class Report:
             save_png(grid, self.out / "figures" / (tag.split("/", 1)[1] + ".png"))
         run = self.run
         metrics = {**final, "step": run.step_count, "train_seconds": run.elapsed, "parameters": self.parameters,
-                   "images": run.n}
+                   "images": run.n, "config": dataclasses.asdict(run.cfg)}  # the config: what the numbers are of
         (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
         self.writer.close()
         log.info("done: %s", ", ".join(f"{k}={v:.2f}" for k, v in final.items()))

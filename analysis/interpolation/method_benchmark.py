@@ -158,16 +158,19 @@ def table(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upscale: int = 2,
-               warps: WarpCache | None = None) -> torch.Tensor:
+def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upscale: int = 1,
+               warps: WarpCache | None = None, columns: int = 2, title: str = "") -> torch.Tensor:
     """A figure: per case a block of rows, the truth (start, true frames at case.ts, end), then
-    each method's `mode` path from its own encodings (frames at 0, case.ts, 1). methods:
+    each method's `mode` path from its own encodings (frames at 0, case.ts, 1), with the path's
+    frame PSNR against the true frames at the right of its row (the benchmark's score, on this
+    case alone). The blocks are laid out `columns` to a row, under `title`. methods:
     {name: Method}; methods that cannot encode unseen images or lack the mode are left out.
     warps: the cases' warps when already fitted (e.g. by `benchmark_methods`).
-    Returns a (3, H, W) image, each tile upscaled `upscale`x (nearest) for visibility."""
-    from analysis.figures import label_columns, label_rows, make_grid, stack_labelled, upscale_nearest
+    Returns a (3, H, W) image, each tile upscaled `upscale`x (nearest). At the study's 5 cases,
+    6 methods and 48 px, two columns keep it near 850 x 1,250 px."""
+    from analysis.figures import add_title, grid_of_blocks, label_columns, label_rows, make_grid, upscale_nearest
 
-    blocks, labels = [], []
+    blocks = []
     warps = WarpCache() if warps is None else warps
     for c in cases:
         res = c.start.shape[-1]
@@ -182,16 +185,19 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
                 if mode not in modes_for(method, rep.select(0)):
                     continue
                 pair = Pair(c.start, c.end, rep.select(0), rep.select(1), warps)
-                rows.append(path_frames(method, pair, (0.0, *c.ts, 1.0), mode, res))
-            names.append(name)
-        tiles = upscale_nearest(torch.cat(rows), res * upscale)  # (R*(T+2), 3, up, up)
-        grid = make_grid(tiles, ncol=len(c.ts) + 2)
-        ts = ["start", *(f"t = {t:g}" for t in c.ts), "end"]
-        labelled = label_rows(grid, names, row_height=res * upscale + 2)  # the margin fits the names
+                frames = path_frames(method, pair, (0.0, *c.ts, 1.0), mode, res).cpu()
+            rows.append(frames)
+            score = score_frames(frames[1:-1], c.truth)["frame_psnr"]  # the in-between frames only
+            names.append(f"{name}: {score:.1f} dB")
+        tile = res * upscale
+        grid = make_grid(upscale_nearest(torch.cat(rows), tile), ncol=len(c.ts) + 2)  # (R*(T+2) tiles)
+        labelled = label_rows(grid, names, row_height=tile + 2, size=14)  # the margin fits the names
         margin = labelled.shape[-1] - grid.shape[-1]
-        blocks.append(label_columns(labelled, ts, res * upscale, size=14, left=margin))
-        labels.append(f"{c.kind}\n{c.name}")
-    return stack_labelled(blocks, labels)
+        ts = ["start", *(f"{t:g}" for t in c.ts), "end"]
+        block = label_columns(labelled, ts, tile, size=12, left=margin)
+        blocks.append(add_title(block, f"{c.kind}: {c.name}".replace("_", " "), size=14))
+    sheet = grid_of_blocks(blocks, columns)
+    return add_title(sheet, title) if title else sheet
 
 
 # The two benchmarks: changed training icons (icons100), and changed unseen icons.

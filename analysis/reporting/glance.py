@@ -1,6 +1,8 @@
 """The README's results-at-a-glance table, computed from a study's results.json.
 
-One row per method: how well it fits the training icons, how it generalizes (held-out pixels,
+One row per method: the steps it trained for (a minutes budget makes as many as the machine
+allows: `python study.py --steps-from FOLDER` repeats a run's counts), how well it fits the
+training icons, how it generalizes (held-out pixels,
 unseen icons' held-out pixels, 256 px renders of unseen icons) and its best interpolation mode
 on the known-midpoint benchmark's unseen icons, with the trivial references in their columns.
 It is a view of numbers the study already wrote, so it is derived here rather than stored
@@ -14,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-HEADER = ("| method | train px dB | held-out px dB | unseen held-out px dB | 256 px, unseen icons dB | "
+HEADER = ("| method | steps | train px dB | held-out px dB | unseen held-out px dB | 256 px, unseen icons dB | "
           "best interpolation, unseen icons: mode, frame PSNR dB |")
 # The benchmark's references on the true endpoints, named for a reader who has not seen its table.
 MIDPOINT_REFERENCES = {"pixel/crossfade": "pixel cross-fade of the true endpoints (reference)",
@@ -39,20 +41,21 @@ def best_mode(midpoints: dict, method: str) -> str:
 def glance_table(summary: dict) -> str:
     methods, refs = summary["methods"], summary["references"]
     midpoints = summary.get("known_midpoints_unseen", {})
-    lines = [HEADER, "|---|---|---|---|---|---|"]
+    lines = [HEADER, "|---|---|---|---|---|---|---|"]
     for name, row in methods.items():
-        lines.append(f"| {name} | {cell(row['train_pixels'])} | {cell(row['heldout_pixels'])} | "
+        steps = "n/a" if row.get("steps") is None else f"{row['steps']:,}"
+        lines.append(f"| {name} | {steps} | {cell(row['train_pixels'])} | {cell(row['heldout_pixels'])} | "
                      f"{cell(row['unseen_heldout_pixels'])} | {cell(row['unseen_upsample'])} | "
                      f"{best_mode(midpoints, name)} |")
     mean, neighbours, lanczos = refs["mean_icon"], refs["neighbours"], refs["lanczos"]
-    lines.append(f"| mean icon (reference) | {cell(mean['train_pixels'])} | {cell(mean['heldout_pixels'])} | "
+    lines.append(f"| mean icon (reference) |  | {cell(mean['train_pixels'])} | {cell(mean['heldout_pixels'])} | "
                  f"{cell(mean['unseen_heldout_pixels'])} |  |  |")
-    lines.append(f"| neighbour interpolation (reference) |  | {cell(neighbours['heldout_pixels'])} | "
+    lines.append(f"| neighbour interpolation (reference) |  |  | {cell(neighbours['heldout_pixels'])} | "
                  f"{cell(neighbours['unseen_heldout_pixels'])} |  |  |")
-    lines.append(f"| Lanczos (reference) |  |  |  | {cell(lanczos['unseen_upsample'])} |  |")
+    lines.append(f"| Lanczos (reference) |  |  |  |  | {cell(lanczos['unseen_upsample'])} |  |")
     for key, label in MIDPOINT_REFERENCES.items():
         if key in midpoints:
-            lines.append(f"| {label} |  |  |  |  | {midpoints[key]['frame_psnr']:.2f} |")
+            lines.append(f"| {label} |  |  |  |  |  | {midpoints[key]['frame_psnr']:.2f} |")
     return "\n".join(lines)
 
 

@@ -1,6 +1,9 @@
 """The study's results tables (Markdown) and their JSON summary: training and generalization
 with the trivial references, interpolation on real pairs, the known-midpoint benchmark, and
-PSNR against inner steps. study.py writes them to results.md and results.json."""
+PSNR against inner steps. study.py writes them to results.md and results.json.
+
+Every table names each method's training steps beside its scores (a minutes budget makes as many
+steps as the machine allows, so a score is only comparable with the steps it took)."""
 from __future__ import annotations
 
 from analysis.interpolation.method_benchmark import flat_scores
@@ -15,15 +18,16 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
     keys = {"train_pixels": "psnr/train_pixels", "heldout_pixels": "psnr/heldout_pixels",
             "unseen_images": "psnr/unseen_images", "unseen_heldout_pixels": "psnr/unseen_heldout_pixels",
             "upsample": f"psnr/upsample_{hr}", "unseen_upsample": f"psnr/unseen_upsample_{hr}"}
-    lines = [f"| method | parameters | train s | steps | train px dB | held-out px dB | unseen icons dB | "
+    lines = [f"| method | parameters | training icons | train s | steps | train px dB | held-out px dB | unseen icons dB | "
              f"unseen held-out px dB | {hr} px, training icons dB | {hr} px, unseen icons dB |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     summary = {"methods": {}}
     for name, m in train.items():
-        row = {"parameters": m["parameters"], "train_seconds": m["train_seconds"], "steps": m["step"],
-               **{k: m.get(tag) for k, tag in keys.items()}}
+        row = {"parameters": m["parameters"], "train_icons": m.get("images"), "train_seconds": m["train_seconds"],
+               "steps": m["step"], **{k: m.get(tag) for k, tag in keys.items()}}
         summary["methods"][name] = row
-        lines.append(f"| {name} | {row['parameters']:,} | {row['train_seconds']:.0f} | {row['steps']} | "
+        icons = "n/a" if row["train_icons"] is None else f"{row['train_icons']:,}"
+        lines.append(f"| {name} | {row['parameters']:,} | {icons} | {row['train_seconds']:.0f} | {row['steps']} | "
                      + " | ".join(cell(row[k]) for k in keys) + " |")
     # The trivial references (analysis/scoring/references.py), the same for every run of one data set:
     # the columns each one can be scored on, the others left empty.
@@ -40,7 +44,7 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
         row = {k: next((m[f"reference/{tag}"] for m in train.values() if f"reference/{tag}" in m), None)
                for k, tag in tags.items()}
         summary["references"][key] = row
-        lines.append(f"| {label} | | | | " + " | ".join(cell(row[k]) if k in row else "" for k in keys) + " |")
+        lines.append(f"| {label} | | | | | " + " | ".join(cell(row[k]) if k in row else "" for k in keys) + " |")
 
     lines += upsampling_lines(train, hr, summary)
     lines += interpolation_lines(interp, summary)
@@ -58,14 +62,14 @@ def upsampling_lines(train: dict, hr: str, summary: dict) -> list[str]:
                 for where in ("", "unseen_") for metric in metrics}
         rows[f"{ref} (reference)"] = {k: next((m[t] for m in train.values() if t in m), None) for k, t in tags.items()}
     summary["upsampling"] = rows
-    lines = ["", f"| method, {hr} px renders | training icons PSNR dB | SSIM | flat-region RMSE (grey levels) | "
-             "unseen icons PSNR dB | SSIM | flat-region RMSE |", "|---|---|---|---|---|---|---|"]
+    lines = ["", f"| method, {hr} px renders | steps | training icons PSNR dB | SSIM | flat-region RMSE (grey levels) | "
+             "unseen icons PSNR dB | SSIM | flat-region RMSE |", "|---|---|---|---|---|---|---|---|"]
     for name, row in rows.items():
         if all(v is None for v in row.values()):
             continue
         cells = [("n/a" if row[k] is None else f"{row[k]:.3f}" if k.endswith("ssim") else f"{row[k]:.2f}")
                  for k in row]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {train[name]['step'] if name in train else ''} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -77,8 +81,9 @@ def interpolation_lines(interp: dict, summary: dict) -> list[str]:
         return []
     first = next(iter(interp.values()))
     count = len(first.get("random", {}).get("pairs", []))
-    lines = ["", f"| method | mode | morph error, {count} random pairs (mean +- std; lower = better) | pdv | "
-             "band-energy error | morph error, the chosen pairs (mean) |", "|---|---|---|---|---|---|"]
+    steps = {name: row["steps"] for name, row in summary.get("methods", {}).items()}
+    lines = ["", f"| method | steps | mode | morph error, {count} random pairs (mean +- std; lower = better) | pdv | "
+             "band-energy error | morph error, the chosen pairs (mean) |", "|---|---|---|---|---|---|---|"]
     summary["interpolation"] = {}
     for name, res in interp.items():
         for mode in res["pairs"][0]["modes"]:
@@ -86,10 +91,11 @@ def interpolation_lines(interp: dict, summary: dict) -> list[str]:
             rnd = res.get("random", {}).get("modes", {}).get(mode)
             summary["interpolation"][f"{name}/{mode}"] = {"chosen_pairs_morph_error": chosen, "random_pairs": rnd}
             if rnd:
-                lines.append(f"| {name} | {mode} | {rnd['morph_error']['mean']:.3f} +- {rnd['morph_error']['std']:.3f} | "
+                lines.append(f"| {name} | {steps.get(name, '')} | {mode} | "
+                             f"{rnd['morph_error']['mean']:.3f} +- {rnd['morph_error']['std']:.3f} | "
                              f"{rnd['pdv']['mean']:.3f} | {rnd['band_energy_error']['mean']:.3f} | {chosen:.3f} |")
             else:
-                lines.append(f"| {name} | {mode} | | | | {chosen:.3f} |")
+                lines.append(f"| {name} | {steps.get(name, '')} | {mode} | | | | {chosen:.3f} |")
     return lines
 
 
@@ -97,22 +103,27 @@ def midpoint_lines(bench: dict, summary: dict) -> list[str]:
     """The known-midpoint benchmark tables (analysis/interpolation/method_benchmark.py) and the tools' view:
     summary["known_midpoints"] (training icons) and ["known_midpoints_unseen"]."""
     lines = []
+    steps = {name: row["steps"] for name, row in summary.get("methods", {}).items()}
     for (title, b), key in zip(bench.items(), ("known_midpoints", "known_midpoints_unseen")):
         summary[key] = flat_scores(b["paths"])
         summary[key + "_endpoints"] = b["endpoints"]
         ends = ", ".join(f"{n} {e['mean']:.1f}" for n, e in b["endpoints"].items() if e)
+        trained = ", ".join(f"{n} {steps[n]}" for n in b["endpoints"] if n in steps)
         lines += ["", f"Known midpoints, {title}: {b['cases']} cases (shift, scale, rotation, combination, hue); "
-                  f"frame PSNR against the true in-between frames. Endpoint reconstruction dB: {ends}.", "", b["table"]]
+                  f"frame PSNR against the true in-between frames. Endpoint reconstruction dB: {ends}. "
+                  f"Training steps: {trained}.", "", b["table"]]
     return lines
 
 
 def inner_step_lines(tables: dict, summary: dict) -> list[str]:
     """PSNR after k inner steps for the methods that adapt (analysis/scoring/inner_steps.py)."""
     summary["inner_steps"] = tables
+    trained = {name: row["steps"] for name, row in summary.get("methods", {}).items()}
     lines = []
     for name, table in tables.items():
         steps = list(next(iter(table.values())))
-        lines += ["", f"| {name}: inner steps | " + " | ".join(str(k) for k in steps) + " |",
+        label = f"{name} ({trained[name]} training steps)" if name in trained else name
+        lines += ["", f"| {label}: inner steps | " + " | ".join(str(k) for k in steps) + " |",
                   "|---|" + "---|" * len(steps)]
         lines += [f"| {row} | " + " | ".join(f"{v:.2f}" for v in values.values()) + " |" for row, values in table.items()]
     return lines
