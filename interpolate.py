@@ -1,7 +1,8 @@
-"""Interpolate between training images: pixel cross-fade, latent and weight blends, and the
+"""Interpolate between two images: pixel cross-fade, latent and weight blends, and the
 morphs of question 3 (warp-and-blend of the INRs, aligned weight-space blend; analysis/interpolation/paths.py).
 
     python interpolate.py --ckpt runs/hyper/ckpt.pt --a grinning_face --b cow_face
+    python interpolate.py --ckpt runs/modulated/ckpt.pt --a cat.png --b dog.png --modes aligned,pixel
     python interpolate.py --ckpt runs/hyper/ckpt.pt --pairs runs/similarity/pairs.json --slerp
     python interpolate.py --ckpt runs/hyper/ckpt.pt --a 0 --b 1 --random-pairs 20   # + scores over 20 random pairs
 
@@ -10,6 +11,10 @@ t = 0 .. 1 left to right), strip_<mode>.png, <mode>.gif, metrics.json (morph err
 evenness part pdv and its detail part, path length; see analysis/scoring/path_metrics.py) and TensorBoard events in tb/.
 An existing --out is refused unless --overwrite replaces it: a second run's events written
 beside the first's would show both runs' images under one tag in TensorBoard.
+
+--a and --b take training images (by index or name) or image files of your own, read as training
+reads a folder and encoded whole (api/inputs.py; a bad file is a one-line error); --pairs reads
+the files a pairs.json of `similarity.py --images` names. --random-pairs scores training images.
 """
 from __future__ import annotations
 
@@ -22,28 +27,30 @@ from pathlib import Path
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from analysis.endpoints import encode_images, resolve_index, training_set, training_split
+import api
+from analysis.endpoints import resolve_index, training_split
 from analysis.figures import label_rows, make_grid, save_gif, save_png
 from analysis.interpolation.known_midpoints import spread
 from analysis.interpolation.pair_choice import sample_pairs
-from analysis.interpolation.paths import MODES, Pair, check_path_mode, modes_for, path_frames
+from analysis.interpolation.paths import MODES, check_path_mode, modes_for
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.scoring.path_metrics import path_metrics
-from cli import check_out_folder, parse_config, resolve_device, run_main
+from cli import check_out_folder, parse_config, run_main
 from data.images import lanczos_resize, load_images
 from errors import UserError
+from models.method import Rep
 from runfolder import check_replace, claim, holds_files
-from train.checkpoint import method_from_checkpoint
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class InterpolateConfig:
-    """Interpolate between training images of a checkpoint: cross-fade, blends, warp-and-blend and aligned morphs."""
+    """Interpolate between two images (training images or your own files): cross-fade, blends, warp-and-blend and
+    aligned morphs."""
 
     ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
-    a: str = "0"                      # first image: index into the training set, or its name
+    a: str = "0"                      # first image: an image file (PNG/JPEG/GIF), or a training image's index or name
     b: str = "1"                      # second image
     pairs: str = ""                   # pairs.json from similarity.py: blend each of its pairs (overrides --a/--b)
     frames: int = 9                   # frames from t = 0 to t = 1, endpoints included
@@ -85,21 +92,47 @@ def parse_modes(text: str, method, rep) -> list[str]:
     return modes
 
 
-def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observed, real: torch.Tensor,
-                     ia: int, ib: int, out: Path, writer: SummaryWriter, tag: str, warps: WarpCache) -> dict:
-    """All modes for one pair: writes images into `out`, logs under `tag`, returns the metrics."""
-    names = ckpt["names"]
-    rep = encode_images(method, images, observed, [ia, ib])
-    pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1), warps)
-    modes = parse_modes(cfg.modes, method, pair.rep_a)
+def true_image(inr: api.Model, end: api.Encoding, res: int) -> torch.Tensor:
+    """The true image of one end at `res` (3, res, res) for the "truth" cross-fade: a file read at
+    `res`, a training image from its data set (`real_images`)."""
+    path, row = end.inputs.paths[0], end.inputs.rows[0]
+    if path is not None:
+        return inr.read(path, res).images[0]
+    return real_images(inr.checkpoint, inr.training.loaded()[0].images, res)[row]
+
+
+def endpoint(entry: dict, names: list[str]) -> int | Path:
+    """A pairs.json end -> what `Model.encode` reads: its file when it has one, else its training row."""
+    return Path(entry["path"]) if entry.get("path") else resolve_index(entry["name"], names)
+
+
+def same_image(ea: api.Encoding, eb: api.Encoding) -> bool:
+    """Whether two one-image encodings are one training image or one file."""
+    (ra, rb), (pa, pb) = (ea.inputs.rows[0], eb.inputs.rows[0]), (ea.inputs.paths[0], eb.inputs.paths[0])
+    return (ra is not None and ra == rb) or (pa is not None and pb is not None and pa.resolve() == pb.resolve())
+
+
+def describe(end: api.Encoding) -> dict:
+    """One end of a pair for metrics.json: its training row (None for a file), name and file."""
+    path = end.inputs.paths[0]
+    return {"index": end.inputs.rows[0], "name": end.names[0], **({"path": str(path)} if path else {})}
+
+
+def interpolate_pair(cfg: InterpolateConfig, inr: api.Model, ea: api.Encoding, eb: api.Encoding, out: Path,
+                     writer: SummaryWriter, tag: str) -> dict:
+    """All modes for one pair of one-image encodings: writes images into `out`, logs under `tag`,
+    returns the metrics."""
+    name_a, name_b = ea.names[0], eb.names[0]
+    modes = parse_modes(cfg.modes, inr.method, ea.rep)
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]  # exact 0.0 and 1.0 at the ends
     kind = "slerp" if cfg.slerp else "lerp"
-    ends = method.render(rep, cfg.res).cpu().clamp(0, 1)  # (2, 3, res, res) the endpoint renders
-    truth = (real[ia], real[ib]) if cfg.pixel_source == "truth" else (ends[0], ends[1])
+    ends = inr.render(Rep.cat([ea.rep, eb.rep]), cfg.res)  # (2, 3, res, res) the endpoint renders
+    truth = ((true_image(inr, ea, cfg.res), true_image(inr, eb, cfg.res)) if cfg.pixel_source == "truth"
+             else (ends[0], ends[1]))
     rows, metrics = [], {}
     for mode in modes:
-        frames = path_frames(method, pair, ts, mode, cfg.res, kind,
-                             endpoints=truth if mode == "pixel" else None)  # (T, 3, res, res)
+        frames = inr.interpolate(ea, eb, ts, mode, cfg.res, kind,
+                                 endpoints=truth if mode == "pixel" else None)  # (T, 3, res, res)
         m = {k: v for k, v in path_metrics(frames, ts).items() if k != "steps"}
         if mode != "pixel" or cfg.pixel_source == "render":
             # how far the path's ends are from the endpoint renders (float noise only)
@@ -115,28 +148,28 @@ def interpolate_pair(cfg: InterpolateConfig, method, ckpt: dict, images, observe
     save_png(sheet, out / "sheet.png")
     writer.add_image(f"{tag}/sheet", sheet, 0)
     table = metrics_table(metrics)
-    writer.add_text(f"{tag}/metrics", f"{names[ia]} -> {names[ib]}, {kind}\n\n{table}", 0)
-    print(f"\n{names[ia]} ({ia}) -> {names[ib]} ({ib}), {kind}, {cfg.frames} frames at {cfg.res} px\n{table}")
-    result = {"a": {"index": ia, "name": names[ia]}, "b": {"index": ib, "name": names[ib]}, "blend": kind,
+    writer.add_text(f"{tag}/metrics", f"{name_a} -> {name_b}, {kind}\n\n{table}", 0)
+    where = [end.inputs.rows[0] if end.inputs.paths[0] is None else end.inputs.paths[0] for end in (ea, eb)]
+    print(f"\n{name_a} ({where[0]}) -> {name_b} ({where[1]}), {kind}, {cfg.frames} frames at {cfg.res} px\n{table}")
+    result = {"a": describe(ea), "b": describe(eb), "blend": kind,
               "ts": ts, "res": cfg.res, "pixel_source": cfg.pixel_source, "modes": metrics}
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     return result
 
 
 @torch.no_grad()
-def score_random_pairs(cfg: InterpolateConfig, method, images, observed, modes: list[str], warps: WarpCache) -> dict:
-    """Path metrics of every mode over `cfg.random_pairs` seeded random pairs (no pictures):
-    {mode: {metric: spread dict (mean, std, ci95, n)}} and the pairs."""
+def score_random_pairs(cfg: InterpolateConfig, inr: api.Model, modes: list[str]) -> dict:
+    """Path metrics of every mode over `cfg.random_pairs` seeded random pairs of training images
+    (no pictures): {mode: {metric: spread dict (mean, std, ci95, n)}} and the pairs."""
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
     kind = "slerp" if cfg.slerp else "lerp"
-    pairs = sample_pairs(min(cfg.pair_pool or len(images.names), len(images.names)), cfg.random_pairs, cfg.seed)
-    res = images.images.shape[-1]  # the training resolution
+    count = len(inr.training.names)
+    pairs = sample_pairs(min(cfg.pair_pool or count, count), cfg.random_pairs, cfg.seed)
     values: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
     for ia, ib in pairs:
-        rep = encode_images(method, images, observed, [ia, ib])
-        pair = Pair(images.images[ia], images.images[ib], rep.select(0), rep.select(1), warps)
-        for mode in modes:
-            m = path_metrics(path_frames(method, pair, ts, mode, res, kind), ts)
+        enc = inr.encode([ia, ib])
+        for mode in modes:  # at the training resolution, where the path metrics are calibrated
+            m = path_metrics(inr.interpolate(enc.select(0), enc.select(1), ts, mode, inr.res, kind), ts)
             for key in ("morph_error", "pdv", "band_energy_error", "path_length"):
                 values[mode].setdefault(key, []).append(m[key])
     return {"pairs": [[a, b] for a, b in pairs],
@@ -152,12 +185,12 @@ def metrics_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def read_pairs(path: str, names: list[str]) -> list[tuple[int, int, str]]:
-    """pairs.json from similarity.py -> [(a, b, label)]."""
+def read_pairs(path: str, names: list[str]) -> list[tuple[int | Path, int | Path, str]]:
+    """pairs.json from similarity.py -> [(a, b, label)], each end a training row, or the file it
+    names (similarity.py --images)."""
     try:
         data = json.loads(Path(path).read_text())
-        pairs = [(resolve_index(p["a"]["name"], names), resolve_index(p["b"]["name"], names), p.get("kind", "pair"))
-                 for p in data["pairs"]]
+        pairs = [(endpoint(p["a"], names), endpoint(p["b"], names), p.get("kind", "pair")) for p in data["pairs"]]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise UserError(f"--pairs {path}: not a pairs.json written by similarity.py ({err})") from None
     if not pairs:
@@ -183,32 +216,28 @@ def main(argv=None) -> dict:
         raise UserError(f"--out {out} holds the checkpoint {cfg.ckpt}: --overwrite would delete it; pass another --out")
     if not fresh:
         check_replace(out)  # only a folder a script made (runfolder.py)
-    method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
-    images, observed = training_set(ckpt)
-    names = ckpt["names"]
-    if cfg.pairs:
-        pairs = read_pairs(cfg.pairs, names)
-    else:
-        pairs = [(resolve_index(cfg.a, names), resolve_index(cfg.b, names), "pair")]
-    same = [a for a, b, _ in pairs if a == b]
+    inr = api.load(cfg.ckpt, cfg.device)
+    ends = read_pairs(cfg.pairs, inr.training.names) if cfg.pairs else [(cfg.a, cfg.b, "pair")]
+    # names, indices or files (--a cat.png): every end encoded, so a bad one is refused before --out is replaced
+    pairs = [(inr.encode_one(a, "--a"), inr.encode_one(b, "--b"), kind) for a, b, kind in ends]
+    same = [ea.names[0] for ea, eb, _ in pairs if same_image(ea, eb)]
     if same:
-        raise UserError(f"both ends of a pair are the same image ({names[same[0]]}): pick two different images")
-    real = real_images(ckpt, images.images, cfg.res)  # (N, 3, res, res)
-    warps = WarpCache(cfg.warps or None)  # a bad file is refused here, before --out is replaced
+        raise UserError(f"both ends of a pair are the same image ({same[0]}): pick two different images")
+    inr.warps = warps = WarpCache(cfg.warps or None)  # a bad file is refused here, before --out is replaced
     if not fresh:  # every argument checked: only now is the earlier run replaced
         shutil.rmtree(out)
     claim(out, "interpolate", dict(vars(cfg)))
     writer = SummaryWriter(out / "tb")
     results = []
-    for k, (ia, ib, kind) in enumerate(pairs):
-        folder = out if len(pairs) == 1 else out / f"{k}_{kind}_{names[ia]}__{names[ib]}"
+    for k, (ea, eb, kind) in enumerate(pairs):
+        folder = out if len(pairs) == 1 else out / f"{k}_{kind}_{ea.names[0]}__{eb.names[0]}"
         folder.mkdir(parents=True, exist_ok=True)
         tag = "interpolation" if len(pairs) == 1 else f"interpolation_{k}_{kind}"
-        results.append(interpolate_pair(cfg, method, ckpt, images, observed, real, ia, ib, folder, writer, tag, warps))
-    summary = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "pairs": results}
+        results.append(interpolate_pair(cfg, inr, ea, eb, folder, writer, tag))
+    summary = {"ckpt": str(cfg.ckpt), "model": inr.kind, "pairs": results}
     if cfg.random_pairs:
         modes = list(results[0]["modes"])
-        summary["random"] = score_random_pairs(cfg, method, images, observed, modes, warps)
+        summary["random"] = score_random_pairs(cfg, inr, modes)
         lines = [f"| mode | morph error over {cfg.random_pairs} random pairs (mean +- std) | pdv | band-energy error |",
                  "|---|---|---|---|"]
         for mode, m in summary["random"]["modes"].items():

@@ -10,38 +10,44 @@ analysis.interpolation.similarity.spectral_order), pairs.json (the chosen pairs,
 and pairs.png (one chosen pair per row, labelled with its kind, similarity and names), and similarity_vs_morph_error.png: over --correlate
 random pairs, how the similarity relates to the morph error of the method's own blend (its
 Spearman rho decides the rule, analysis/interpolation/pair_choice.py). Measures: analysis/interpolation/similarity.py.
+
+    python similarity.py --ckpt runs/modulated/ckpt.pt --images my_folder/ --out runs/similarity_mine
+
+--images compares your own images instead (a folder or a comma list of files, read as training
+reads a folder and encoded whole; a bad file is a one-line error); pairs.json then names their
+files, so `interpolate.py --pairs` blends them.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from analysis.endpoints import training_set
+import api
 from analysis.figures import label_rows, make_grid, save_heatmap, save_png, upscale_nearest
 from analysis.interpolation.blend import interpolation_path
 from analysis.interpolation.pair_choice import choose_pairs, correlate, scatter_png
-from analysis.scoring.evaluate import encode_all
 from analysis.scoring.path_metrics import path_metrics
 from analysis.interpolation.similarity import (
+    choose_measure,
     cosine_matrix,
-    latent_similarity,
     pixel_psnr,
+    rep_similarities,
     spectral_order,
-    weight_similarity,
 )
-from cli import check_out_folder, parse_config, resolve_device, run_main
+from cli import check_out_folder, parse_config, run_main
 from errors import UserError
 from runfolder import check_reuse, claim
-from train.checkpoint import method_from_checkpoint
 
 
 @dataclass
 class SimilarityConfig:
-    """Similarity matrices of a checkpoint's training images, and the pairs to interpolate."""
+    """Similarity matrices of a checkpoint's training images (or of your own), and the pairs to interpolate."""
 
     ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
+    images: str = ""                  # a folder or comma list of your own image files to compare ("" = training images)
     measure: str = "auto"             # what "similar" means for pair selection: auto (weights when the
                                       # method has them, else latent), latent, weights or pixel
     pairs: int = 4                    # how many pairs to choose (the last one is the hard, least similar pair)
@@ -58,27 +64,24 @@ def main(argv=None) -> dict:
         raise UserError("--pairs must be >= 2, --top >= 0, --correlate >= 3 and --frames >= 3")
     out = check_out_folder(cfg.out)
     check_reuse(out, "similarity")  # a rerun replaces its own files, never a stranger's (runfolder.py)
-    method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
-    images, observed = training_set(ckpt)
-    names = ckpt["names"]
+    inr = api.load(cfg.ckpt, cfg.device)
+    method = inr.method
+    if cfg.images:  # your own files, read whole; else the training images through their observed pixels
+        enc = inr.encode([Path(p.strip()) for p in cfg.images.split(",") if p.strip()])
+    else:
+        enc = inr.encode(list(range(len(inr.training.names))))
+    names, rep = enc.names, enc.rep
     if len(names) < 2:
-        raise UserError(f"{cfg.ckpt} was trained on {len(names)} image: similarity needs at least two")
-    rep = encode_all(method, images.images, observed)
+        given = f"--images {cfg.images} holds" if cfg.images else f"{cfg.ckpt} was trained on"
+        raise UserError(f"{given} {len(names)} image: similarity needs at least two")
 
-    sims = {}  # (N, N) cosine similarities by representation
-    if rep.latent is not None:
-        sims["latent"] = latent_similarity(rep.latent.cpu())
-    if rep.params is not None:
-        sims["weights"] = weight_similarity({k: v.cpu() for k, v in rep.params.items()})
-    pix = pixel_psnr(images.images)  # (N, N) dB, +inf diagonal
-    measure = cfg.measure if cfg.measure != "auto" else ("weights" if "weights" in sims else "latent")
-    if measure != "pixel" and measure not in sims:
-        raise UserError(f"--measure {measure} does not apply to {type(method).__name__}: use one of "
-                        f"{', '.join([*sims, 'pixel'])}")
+    sims = rep_similarities(rep)  # (N, N) cosine similarities by representation
+    pix = pixel_psnr(enc.images)  # (N, N) dB, +inf diagonal
+    measure = choose_measure(cfg.measure, list(sims), type(method).__name__)
     chosen = pix if measure == "pixel" else sims[measure]
 
     claim(out, "similarity", dict(vars(cfg)))
-    order = spectral_order(sims.get(measure, cosine_matrix(images.images)))  # (N,) shared display order
+    order = spectral_order(sims.get(measure, cosine_matrix(enc.images)))  # (N,) shared display order
     reorder = (order[:, None], order[None, :])  # rows and columns alike
     for name, sim in sims.items():
         save_heatmap(sim[reorder], out / f"similarity_{name}.png", -1.0, 1.0, f"{name} cosine ({len(names)} images)")
@@ -93,7 +96,7 @@ def main(argv=None) -> dict:
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
 
     def score(i: int, j: int) -> float:
-        frames = interpolation_path(method, rep.select(i), rep.select(j), ts, blend, images.res)  # (T, 3, r, r)
+        frames = interpolation_path(method, rep.select(i), rep.select(j), ts, blend, inr.res)  # (T, 3, r, r)
         return path_metrics(frames, ts)["morph_error"]
 
     corr = correlate(chosen, score, cfg.correlate)
@@ -112,22 +115,29 @@ def main(argv=None) -> dict:
     print(f"rule: {rule}\nchosen pairs:")
     for p in pairs:
         p["pixel_psnr"] = float(pix[p["a"], p["b"]])
-        p["a"], p["b"] = {"index": p["a"], "name": names[p["a"]]}, {"index": p["b"], "name": names[p["b"]]}
+        p["a"], p["b"] = end(enc, p["a"]), end(enc, p["b"])
         print(f"  {p['kind']:10s} {p['similarity']:+.3f}  {p['a']['name']} ~ {p['b']['name']}   "
               f"pixel PSNR {p['pixel_psnr']:.1f} dB")
 
     if pairs:
         idx = [i for p in pairs for i in (p["a"]["index"], p["b"]["index"])]
-        grid = make_grid(upscale_nearest(images.images[idx], 96), ncol=2)  # a pair per row
+        grid = make_grid(upscale_nearest(enc.images[idx], 96), ncol=2)  # a pair per row
         labels = [f"{p['kind']}, similarity {p['similarity']:+.2f}\n{p['a']['name']}\n{p['b']['name']}" for p in pairs]
         save_png(label_rows(grid, labels, row_height=98), out / "pairs.png")  # the margin fits the names
-    result = {"ckpt": str(cfg.ckpt), "model": ckpt["config"]["model"], "measure": measure, "rule": rule,
+    result = {"ckpt": str(cfg.ckpt), "model": inr.kind, "images": cfg.images, "measure": measure, "rule": rule,
               "blend_scored": blend, "spearman": corr["spearman"], "correlated_pairs": corr["count"],
               "significant": corr["significant"], "pairs": pairs, "order": order.tolist()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "pairs.json").write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")
     return result
+
+
+def end(enc: api.Encoding, k: int) -> dict:
+    """Image k of the compared set for pairs.json: its row, name and, for a file, the file, which
+    `interpolate.py --pairs` then reads."""
+    path = enc.inputs.paths[k]
+    return {"index": k, "name": enc.names[k], **({"path": str(path)} if path is not None else {})}
 
 
 if __name__ == "__main__":

@@ -10,6 +10,13 @@ as in training and in the trainer's psnr/upsample_<R> metric. A folder image who
 smaller than --res has no true --res version (only its own Lanczos upscale): it is shown, not
 scored.
 
+    python upsample.py --ckpt runs/modulated/ckpt.pt --input my.png,my_folder/ --out runs/upsample_mine
+
+--input takes your own image files or folders instead of training icons, read as training
+reads a folder (api/inputs.py: upright by EXIF, transparency on white, centre square, Lanczos to
+the checkpoint's resolution; a bad file is a one-line error) and encoded whole; the truth
+column is the file itself at --res, scored where the file is at least --res px.
+
     python upsample.py --ckpt runs/study/runs/local/ckpt.pt --unseen 100
 
 --unseen K also encodes the first K icons of the run's unseen split (icons-large test for the
@@ -20,19 +27,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from analysis.endpoints import resolve_index, training_set, training_split
+import api
+from analysis.endpoints import resolve_index, training_split
 from analysis.figures import save_png
-from analysis.reporting.upsampling import upsample_sheet, upsampled
-from analysis.scoring.evaluate import encode_all, psnr, render_all
-from cli import check_out_folder, parse_config, resolve_device, run_main
+from analysis.reporting.upsampling import upsample_sheet
+from analysis.scoring.evaluate import psnr
+from cli import check_out_folder, parse_config, run_main
 from data.images import lanczos_resize, load_images
 from data.split import unseen_source
 from errors import UserError
 from runfolder import check_reuse, claim
-from train.checkpoint import method_from_checkpoint
 
 
 @dataclass
@@ -41,6 +49,7 @@ class UpsampleConfig:
 
     ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
     icons: str = ""                   # comma list of training-image names or indices ("" = the first 6)
+    input: str = ""                   # comma list of your own image files or folders, instead of --icons
     res: int = 256                    # target resolution (the data set must have true images at it)
     out: str = "runs/upsample"
     unseen: int = 0                   # also score this many unseen icons against Lanczos, per icon (0 = skip)
@@ -49,61 +58,79 @@ class UpsampleConfig:
 
 def main(argv=None) -> dict:
     cfg, _ = parse_config(UpsampleConfig, argv)
+    if cfg.input and cfg.icons:
+        raise UserError("--input and --icons both name the images to upsample: pass one of them")
     out = check_out_folder(cfg.out)
     check_reuse(out, "upsample")  # a rerun replaces its own files, never a stranger's (runfolder.py)
-    method, ckpt = method_from_checkpoint(cfg.ckpt, resolve_device(cfg.device))
-    images, observed = training_set(ckpt)
-    names, data = ckpt["names"], ckpt["config"]["data"]
-    keys = [k for k in cfg.icons.split(",") if k.strip()] or [str(k) for k in range(min(6, len(names)))]
-    index = [resolve_index(k, names) for k in keys]
-    try:
-        truth_set = load_images(data, cfg.res, training_split(ckpt["config"]))
-    except UserError as err:
-        raise UserError(f"no true {cfg.res} px images of {data} to compare against ({err}); pick another --res") from None
-    if truth_set.names != names:
-        raise UserError(f"the {cfg.res} px images of {data} are not the training images: use another --res")
-    # A folder image below --res has no true --res version, only its own Lanczos upscale: shown, not scored.
-    true = [truth_set.sizes is None or min(truth_set.sizes[i]) >= cfg.res for i in index]
+    inr = api.load(cfg.ckpt, cfg.device)
+    # A file below --res has no true --res version, only its own Lanczos upscale: shown, not scored.
+    enc, truth, true, rows = file_rows(inr, cfg.input, cfg.res) if cfg.input else icon_rows(inr, cfg.icons, cfg.res)
     kept = [j for j, ok in enumerate(true) if ok]
 
-    lowres = images.images[index]  # (K, 3, r, r)
-    truth = truth_set.images[index]  # (K, 3, R, R)
-    model = ckpt["config"]["model"]
-    renders = {model: upsampled(method, images, observed, index, cfg.res)}  # (K, 3, R, R)
-    sheet, scores = upsample_sheet(lowres, renders, truth)  # scores: label -> (K,) dB
+    model = inr.kind
+    renders = {model: inr.render(enc, cfg.res)}  # (K, 3, R, R)
+    sheet, scores = upsample_sheet(enc.images, renders, truth)  # scores: label -> (K,) dB
     save_png(sheet, claim(out, "upsample", dict(vars(cfg))) / "sheet.png")
-    rows = [{"index": i, "name": names[i], **({f"psnr_{k}": v[j].item() for k, v in scores.items()} if true[j] else {})}
-            for j, i in enumerate(index)]
+    rows = [{**row, **({f"psnr_{k}": v[j].item() for k, v in scores.items()} if true[j] else {})}
+            for j, row in enumerate(rows)]
     mean = {k: v[kept].mean().item() for k, v in scores.items()} if kept else {}
-    result = {"ckpt": str(cfg.ckpt), "model": model, "train_res": images.res, "res": cfg.res,
+    result = {"ckpt": str(cfg.ckpt), "model": model, "train_res": inr.res, "res": cfg.res,
               "columns": ["input (nearest)", "lanczos", model, "truth"], "icons": rows, "mean_psnr": mean}
-    print(f"PSNR (dB) at {cfg.res} px against the true images, from {images.res} px:")
+    print(f"PSNR (dB) at {cfg.res} px against the true images, from {inr.res} px:")
     print(f"  {'icon':40s} {'lanczos':>8s} {model:>8s}")
     for r in rows:
         cells = [f"{r[f'psnr_{k}']:8.2f}" if f"psnr_{k}" in r else f"{'n/a':>8s}" for k in ("lanczos", model)]
         print(f"  {r['name'][:40]:40s} {' '.join(cells)}")
     if mean:
         print(f"  {'mean':40s} {mean['lanczos']:8.2f} {mean[model]:8.2f}")
-    if len(kept) < len(index):
-        print(f"  n/a: below {cfg.res} px in {data}, so no true {cfg.res} px version (the sheet's last column is its "
+    if len(kept) < len(rows):
+        where = "as a file" if cfg.input else f"in {inr.config['data']}"
+        print(f"  n/a: below {cfg.res} px {where}, so no true {cfg.res} px version (the sheet's last column is its "
               "Lanczos upscale); not scored")
     if cfg.unseen > 0:
-        result["unseen_minus_lanczos"] = unseen_wins(method, ckpt["config"], cfg.res, cfg.unseen)
+        result["unseen_minus_lanczos"] = unseen_wins(inr, cfg.res, cfg.unseen)
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     print(f"wrote {out / 'sheet.png'}")
     return result
 
 
-def unseen_wins(method, run: dict, res: int, count: int) -> dict:
+def icon_rows(inr: api.Model, icons: str, res: int) -> tuple[api.Encoding, torch.Tensor, list[bool], list[dict]]:
+    """--icons (training images by name or index, default the first 6), encoded from their observed
+    pixels as in training: (encoding, truth (K, 3, R, R) from the data set at `res`, whether each
+    truth is a true image, the rows' names)."""
+    names, data = inr.training.names, inr.config["data"]
+    keys = [k for k in icons.split(",") if k.strip()] or [str(k) for k in range(min(6, len(names)))]
+    index = [resolve_index(k, names) for k in keys]
+    try:
+        truth_set = load_images(data, res, training_split(inr.config))
+    except UserError as err:
+        raise UserError(f"no true {res} px images of {data} to compare against ({err}); pick another --res") from None
+    if truth_set.names != names:
+        raise UserError(f"the {res} px images of {data} are not the training images: use another --res")
+    true = [truth_set.sizes is None or min(truth_set.sizes[i]) >= res for i in index]
+    return inr.encode(index), truth_set.images[index], true, [{"index": i, "name": names[i]} for i in index]
+
+
+def file_rows(inr: api.Model, files: str, res: int) -> tuple[api.Encoding, torch.Tensor, list[bool], list[dict]]:
+    """--input (image files and folders), encoded whole: as `icon_rows`, the truth being each file
+    read at `res`, true where the file is at least `res` px on its shorter side."""
+    paths = [Path(p.strip()) for p in files.split(",") if p.strip()]  # Paths: a missing file is never a name
+    enc = inr.encode(paths)
+    truth = inr.read(paths, res)  # (K, 3, R, R)
+    true = [min(size) >= res for size in truth.sizes]
+    return enc, truth.images, true, [{"path": str(p), "name": n} for p, n in zip(enc.inputs.paths, enc.names)]
+
+
+def unseen_wins(inr: api.Model, res: int, count: int) -> dict:
     """Per-icon PSNR at `res` of the method minus Lanczos on `count` unseen icons read whole."""
+    run = inr.config
     source = unseen_source(run["data"], run["unseen"])
-    if source is None or not method.handles_unseen_images:
+    if source is None or not inr.method.handles_unseen_images:
         raise UserError(f"--unseen: this run has no unseen split or its method ({run['model']}) cannot encode "
                         "unseen icons; use --unseen 0")
     low = load_images(source[0], run["res"], split=source[1]).images[:count]  # (K, 3, r, r)
     truth = load_images(source[0], res, split=source[1]).images[:count]  # (K, 3, R, R)
-    rep = encode_all(method, low, torch.ones_like(low[:, :1], dtype=torch.bool))
-    diff = psnr(render_all(method, rep, res), truth) - psnr(lanczos_resize(low, res), truth)  # (K,) dB
+    diff = psnr(inr.render(low, res), truth) - psnr(lanczos_resize(low, res), truth)  # (K,) dB
     wins = {"icons": len(diff), "mean": diff.mean().item(), "median": diff.median().item(),
             "min": diff.min().item(), "max": diff.max().item(), "wins": int((diff > 0).sum())}
     print(f"{run['model']} minus Lanczos at {res} px on {wins['icons']} unseen icons: mean {wins['mean']:+.2f} dB, "

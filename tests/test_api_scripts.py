@@ -1,0 +1,112 @@
+"""upsample.py, interpolate.py and similarity.py on image files and folders (--input, --a/--b,
+--images), beside training icons by name; bad files stop them with one line and exit code 2."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import write_shapes
+from test_bad_runs import exits_2_with_one_line
+from tiny_runs import BAD_KINDS, ODD_KINDS, train_tiny, write_file
+
+import interpolate
+import similarity
+import upsample
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """(a tiny modulated checkpoint, the folder it was trained on, a folder of new images)."""
+    root = tmp_path_factory.mktemp("api_scripts")
+    shapes = write_shapes(root / "shapes", count=6)
+    mine = write_shapes(root / "mine", count=4, seed=7)  # images the model never saw
+    return train_tiny("modulated", shapes, root / "run"), shapes, mine
+
+
+def test_upsample_takes_files_and_folders(run, tmp_path):
+    ckpt, _, mine = run
+    one = mine / "shape00.png"
+    result = upsample.main(["--ckpt", str(ckpt), "--input", f"{one},{mine}", "--res", "16", "--out",
+                            str(tmp_path / "up"), "--device", "cpu"])
+    assert [r["name"] for r in result["icons"]] == ["shape00", "shape00", "shape01", "shape02", "shape03"]
+    assert result["icons"][0]["path"] == str(one) and "psnr_modulated" in result["icons"][0]
+    assert set(result["mean_psnr"]) == {"lanczos", "modulated"} and (tmp_path / "up" / "sheet.png").is_file()
+    above = upsample.main(["--ckpt", str(ckpt), "--input", str(one), "--res", "32", "--out", str(tmp_path / "up32")])
+    assert above["mean_psnr"] == {}  # a 24 px file has no true 32 px version: shown, not scored
+
+
+def test_interpolate_takes_two_files(run, tmp_path):
+    ckpt, _, mine = run
+    out = tmp_path / "interp"
+    result = interpolate.main(["--ckpt", str(ckpt), "--a", str(mine / "shape00.png"), "--b", str(mine / "shape03.png"),
+                               "--frames", "4", "--res", "16", "--out", str(out), "--device", "cpu"])
+    pair = result["pairs"][0]
+    assert pair["a"] == {"index": None, "name": "shape00", "path": str(mine / "shape00.png")}
+    assert list(pair["modes"]) == ["latent", "weights", "warp", "aligned", "pixel"]  # modulated's
+    for mode in pair["modes"]:
+        assert (out / f"strip_{mode}.png").is_file() and (out / f"{mode}.gif").is_file()
+    mixed = interpolate.main(["--ckpt", str(ckpt), "--a", str(mine / "shape01.png"), "--b", "shape02", "--frames", "3",
+                              "--res", "12", "--modes", "pixel", "--pixel-source", "truth",
+                              "--out", str(tmp_path / "m")])
+    assert mixed["pairs"][0]["b"] == {"index": 2, "name": "shape02"}
+
+
+def test_similarity_of_a_folder_feeds_interpolate(run, tmp_path):
+    ckpt, _, mine = run
+    result = similarity.main(["--ckpt", str(ckpt), "--images", str(mine), "--pairs", "2", "--correlate", "5",
+                              "--out", str(tmp_path / "sim"), "--device", "cpu"])
+    assert len(result["pairs"]) == 2 and all(p["a"]["path"].startswith(str(mine)) for p in result["pairs"])
+    for name in ("pairs.json", "pairs.png", "similarity_latent.png", "pixel_psnr.png"):
+        assert (tmp_path / "sim" / name).is_file(), name
+    saved = json.loads((tmp_path / "sim" / "pairs.json").read_text())
+    assert saved["images"] == str(mine)
+    many = interpolate.main(["--ckpt", str(ckpt), "--pairs", str(tmp_path / "sim" / "pairs.json"), "--frames", "3",
+                             "--res", "12", "--modes", "latent,pixel", "--out", str(tmp_path / "many")])
+    assert [p["a"]["path"] for p in many["pairs"]] == [p["a"]["path"] for p in saved["pairs"]]
+
+
+def script_args(script, ckpt, file, out) -> list[str]:
+    """Each script's flags that read `file` as the image to work on."""
+    if script is upsample:
+        return ["--ckpt", str(ckpt), "--input", str(file), "--res", "16", "--out", str(out)]
+    if script is interpolate:
+        return ["--ckpt", str(ckpt), "--a", str(file), "--b", "shape01", "--frames", "3", "--res", "12",
+                "--out", str(out)]
+    other = write_file(file.parent / "other", "transparent" if "transparent" not in file.name else "small")
+    return ["--ckpt", str(ckpt), "--images", f"{file},{other}", "--correlate", "3", "--out", str(out)]
+
+
+@pytest.mark.parametrize("script", [upsample, interpolate, similarity], ids=lambda s: s.__name__)
+@pytest.mark.parametrize("kind", BAD_KINDS)
+def test_bad_files_stop_each_script_with_one_line(run, tmp_path, capsys, script, kind):
+    file = write_file(tmp_path / "in", kind)
+    line = exits_2_with_one_line(capsys, script.main, script_args(script, run[0], file, tmp_path / "out"))
+    assert str(file) in line and BAD_KINDS[kind] in line, line
+
+
+@pytest.mark.parametrize("script", [upsample, interpolate, similarity], ids=lambda s: s.__name__)
+@pytest.mark.parametrize("kind", ODD_KINDS)
+def test_odd_files_run_as_in_training(run, tmp_path, script, kind):
+    """Small, transparent and EXIF-rotated files are read (upsampled, on white, upright), not refused."""
+    file = write_file(tmp_path / "in", kind)
+    script.main(script_args(script, run[0], file, tmp_path / "out"))
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--input", "x.png", "--icons", "0"], "pass one of them"),
+    (["--input", "nosuch/"], "not found"),
+])
+def test_upsample_input_errors(run, tmp_path, capsys, flags, message):
+    line = exits_2_with_one_line(capsys, upsample.main, ["--ckpt", str(run[0]), *flags, "--out", str(tmp_path / "o")])
+    assert message in line
+
+
+def test_interpolate_refuses_a_folder_or_one_file_twice(run, tmp_path, capsys):
+    ckpt, shapes, mine = run
+    line = exits_2_with_one_line(capsys, interpolate.main, ["--ckpt", str(ckpt), "--a", str(mine), "--b", "0",
+                                                            "--out", str(tmp_path / "o")])
+    assert "--a holds 4 images" in line
+    line = exits_2_with_one_line(capsys, interpolate.main, ["--ckpt", str(ckpt), "--a", str(mine / "shape00.png"),
+                                                            "--b", str(mine / "." / "shape00.png"),
+                                                            "--out", str(tmp_path / "o")])
+    assert "same image" in line
