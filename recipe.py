@@ -1,0 +1,91 @@
+"""The modulated method's training recipe: variants trained for the same steps, scored alike.
+
+    python recipe.py --out results/recipe          # the variants below, 600 steps each
+
+Each variant is the registry's `modulated` plus a few train_hyper.py flags, trained for --steps
+steps (a step budget, so that runs compare whatever the load of the machine) on icons-all and
+scored on the same 100 unseen icons (icons-large's test split). Beside the training run's own
+metrics, the table gives PSNR after 0, 1 and 3 latent steps at test time: on icons100's held-out
+pixels (what the test-time rate is chosen by) and on the unseen icons. Writes recipe.md and
+recipe.json; a rerun reuses finished runs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.scoring.inner_steps import inner_step_table
+from cli import parse_config, run_main
+from data.images import load_images
+from data.split import unseen_source
+from errors import UserError
+from scaling import COLUMNS, _run
+from train.checkpoint import method_from_checkpoint
+from analysis.endpoints import training_set
+
+# name -> train_hyper.py flags on top of the registry's modulated (one lever each against "default")
+VARIANTS = {
+    "default": "",
+    "grid24x4": "--grid 24 --grid-channels 4",
+    "grid24x4_latent_steps1": "--grid 24 --grid-channels 4 --latent-steps 1",
+    "grid24x4_lr3e-3": "--grid 24 --grid-channels 4 --lr 3e-3",
+    "lr3e-3": "--lr 3e-3",
+    "latent_steps1": "--latent-steps 1",
+    "pixels256": "--pixels 256",
+}
+STEPS = (0, 1, 3)
+
+
+@dataclass
+class RecipeConfig:
+    """Train modulated variants for the same steps; table of their scores and test-time steps."""
+
+    out: str = "runs/recipe"
+    variants: str = ",".join(VARIANTS)  # names of VARIANTS, comma separated
+    steps: int = 600                    # training steps of each run
+    extra: str = ""                     # more train_hyper.py flags for every run, space separated
+    device: str = "auto"
+
+
+def step_scores(ckpt_path: Path, pool: int = 100) -> dict[str, dict[int, float]]:
+    """PSNR after STEPS latent steps on the run's first `pool` training icons and its unseen icons."""
+    method, ckpt = method_from_checkpoint(ckpt_path)
+    images, observed = training_set(ckpt)
+    cfg = ckpt["config"]
+    source = unseen_source(cfg["data"], cfg["unseen"])
+    unseen = load_images(source[0], cfg["res"], split=source[1]).images[:cfg["unseen_count"]] if source else None
+    return inner_step_table(method, images.images[:pool], ~observed[:pool], unseen, steps=STEPS)
+
+
+def main(argv=None) -> dict:
+    cfg, _ = parse_config(RecipeConfig, argv)
+    names = [v.strip() for v in cfg.variants.split(",") if v.strip()]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown or not names:
+        raise UserError(f"unknown variant {unknown[0] if unknown else '(none)'} in --variants: use {','.join(VARIANTS)}")
+    out = Path(cfg.out)
+    rows = []
+    for name in names:
+        metrics = _run(out, name, VARIANTS[name].split(), cfg)
+        scores_file = out / name / "steps.json"
+        if not scores_file.is_file():
+            scores_file.write_text(json.dumps(step_scores(out / name / "ckpt.pt")))
+        scores = {row: {int(k): v for k, v in by_k.items()} for row, by_k in json.loads(scores_file.read_text()).items()}
+        rows.append({"variant": name, "flags": VARIANTS[name] or "(registry)", "steps": metrics.get("step"),
+                     "train s": round(metrics["train_seconds"]) if "train_seconds" in metrics else None,
+                     **{label: metrics.get(key) for key, label in COLUMNS.items()},
+                     **{f"icons100 held-out, {k} steps": scores["heldout_pixels"][k] for k in STEPS},
+                     **{f"unseen icons, {k} steps": scores["unseen_images"][k] for k in STEPS},
+                     **{f"unseen held-out, {k} steps": scores["unseen_heldout_pixels"][k] for k in STEPS}})
+    cell = lambda v: "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(cell(v) for v in r.values()) + " |" for r in rows]
+    (out / "recipe.md").write_text("\n".join(lines) + "\n")
+    (out / "recipe.json").write_text(json.dumps({"rows": rows, "steps": cfg.steps}, indent=2))
+    print("\n".join(lines))
+    return {"rows": rows}
+
+
+if __name__ == "__main__":
+    run_main(main)
