@@ -12,6 +12,7 @@ recipe.json; a rerun reuses finished runs.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +27,10 @@ from analysis.endpoints import training_set
 
 # name -> train_hyper.py flags on top of the registry's modulated (one lever each against "default")
 VARIANTS = {
-    "default": "",
-    "grid24x4": "--grid 24 --grid-channels 4",
-    "grid24x4_latent_steps1": "--grid 24 --grid-channels 4 --latent-steps 1",
-    "grid24x4_lr3e-3": "--grid 24 --grid-channels 4 --lr 3e-3",
+    "default": "",                                    # the registry's modulated: a 24 x 24 x 4 grid
+    "grid12x16": "--grid 12 --grid-channels 16",      # the same floats as a coarser, deeper grid
+    "latent_steps1": "--latent-steps 1",              # one trained first-order Meta-SGD step in training
     "lr3e-3": "--lr 3e-3",
-    "latent_steps1": "--latent-steps 1",
     "pixels256": "--pixels 256",
 }
 STEPS = (0, 1, 3)
@@ -45,6 +44,7 @@ class RecipeConfig:
     variants: str = ",".join(VARIANTS)  # names of VARIANTS, comma separated
     steps: int = 600                    # training steps of each run
     extra: str = ""                     # more train_hyper.py flags for every run, space separated
+    rates: str = "0.1,0.3,1,3,10"       # test-time rate scales swept on the last variant ("" = none)
     device: str = "auto"
 
 
@@ -56,6 +56,20 @@ def step_scores(ckpt_path: Path, pool: int = 100) -> dict[str, dict[int, float]]
     source = unseen_source(cfg["data"], cfg["unseen"])
     unseen = load_images(source[0], cfg["res"], split=source[1]).images[:cfg["unseen_count"]] if source else None
     return inner_step_table(method, images.images[:pool], ~observed[:pool], unseen, steps=STEPS)
+
+
+def rate_sweep(ckpt_path: Path, scales: list[float], steps: int = 3, pool: int = 100) -> dict[float, float]:
+    """{scale: PSNR on the run's first `pool` training icons' held-out pixels after `steps` latent steps
+    at the method's rates times scale}: the test-time rate is chosen on icons100, never on unseen icons."""
+    method, ckpt = method_from_checkpoint(ckpt_path)
+    images, observed = training_set(ckpt)
+    base = method.log_rate.data.clone()
+    scores = {}
+    for scale in scales:
+        method.log_rate.data = base + math.log(scale)
+        scores[scale] = inner_step_table(method, images.images[:pool], ~observed[:pool], None, steps=(steps,))[
+            "heldout_pixels"][steps]
+    return scores
 
 
 def main(argv=None) -> dict:
@@ -81,6 +95,13 @@ def main(argv=None) -> dict:
     cell = lambda v: "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(cell(v) for v in r.values()) + " |" for r in rows]
+    if cfg.rates:
+        # The test-time rate, swept on the last variant: icons100's held-out pixels after 3 steps.
+        scales = [float(v) for v in cfg.rates.split(",")]
+        sweep = rate_sweep(out / names[-1] / "ckpt.pt", scales)
+        lines += ["", f"Test-time rate of `{names[-1]}` (its rates times the scale), icons100 held-out pixels after "
+                  "3 latent steps:", "", "| scale | " + " | ".join(f"{k:g}" for k in sweep) + " |",
+                  "|---|" + "---|" * len(sweep), "| dB | " + " | ".join(f"{v:.2f}" for v in sweep.values()) + " |"]
     (out / "recipe.md").write_text("\n".join(lines) + "\n")
     (out / "recipe.json").write_text(json.dumps({"rows": rows, "steps": cfg.steps}, indent=2))
     print("\n".join(lines))

@@ -40,7 +40,7 @@ class ScalingConfig:
     out: str = "runs/scaling"
     counts: str = "100,400,1445"    # training icons: the first N of icons-all
     changes: str = "0,0.5"          # --changes of the data-size runs
-    grids: str = "6x16,12x48"       # G x C of the size runs, besides the default grid (12 x 16); 12 x 48 = 6,912
+    grids: str = "6x16,12x16,24x12" # G x C of the size runs, besides the default grid (24 x 4); 24 x 12 = 6,912
     #                                 floats, the values of a 48 px icon itself
     film: bool = True               # also one run with --modulation film (scale and shift) at the default grid
     steps: int = 600                # training steps of each run: a step budget, so that runs compare whatever

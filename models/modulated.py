@@ -88,7 +88,7 @@ class ModulatedINR(Method):
     emits_weights = False   # a Rep holds modulation grids, not per-image SIREN weights
     adapts = True           # encode takes `steps`: gradient steps on the latent grid
 
-    def __init__(self, siren_cfg: SirenConfig, res: int, grid: int = 12, channels: int = 16,
+    def __init__(self, siren_cfg: SirenConfig, res: int, grid: int = 24, channels: int = 4,
                  modulation: str = "shift", latent_steps: int = 0, latent_lr: float = 1e3, latent_pixels: int = 256,
                  width: int = 32):
         super().__init__()

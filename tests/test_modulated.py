@@ -50,11 +50,11 @@ def test_untrained_every_image_is_the_base_siren():
 
 
 def test_sizes_and_shapes():
-    model = ModulatedINR(SirenConfig(), 48)  # the defaults: a 12 x 12 x 16 grid
+    model = ModulatedINR(SirenConfig(), 48)  # the defaults: a 24 x 24 x 4 grid
     assert model.floats_per_image == 2304 <= 48 * 48 * 3 / 3
     rep = model.encode(torch.rand(2, 3, 48, 48), torch.ones(2, 1, 48, 48, dtype=torch.bool))
     assert rep.latent.shape == (2, 2304)
-    assert {k: tuple(v.shape) for k, v in rep.params.items()} == {f"modulations.{k}": (2, 64, 12, 12) for k in range(4)}
+    assert {k: tuple(v.shape) for k, v in rep.params.items()} == {f"modulations.{k}": (2, 64, 24, 24) for k in range(4)}
 
 
 def test_batched_equals_per_image_and_zero_steps_is_one_pass():

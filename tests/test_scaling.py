@@ -14,7 +14,7 @@ def test_scaling_writes_its_table_and_figure(tmp_path):
     result = scaling.main(argv)
     rows = result["rows"]
     assert [(r["icons"], r["grid"], r["floats"]) for r in rows] == [
-        (100, "12 x 12 x 16", 2304), (120, "12 x 12 x 16", 2304), (120, "3 x 3 x 4", 36)]
+        (100, "24 x 24 x 4", 2304), (120, "24 x 24 x 4", 2304), (120, "3 x 3 x 4", 36)]
     assert all(r["steps"] == 2 and r["unseen icons"] is not None for r in rows)
     assert result["references"]["mean icon, unseen"] > 5
     assert (tmp_path / "data_size.png").stat().st_size > 1000
