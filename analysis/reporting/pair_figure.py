@@ -71,10 +71,10 @@ def pair_figure(folders: dict[str, Path], ts: list[float], title: str, truth: to
         labels.append(f"{name}\n({plain} blend)" if plain else name)
     cols = 2 + len(TS) * len(GROUPS)
     grid = make_grid(torch.cat(rows), ncol=cols)
-    labelled = label_rows(grid, labels, row_height=tile + 2)
+    size = min(LABEL_SIZE, 6 + tile // 6)  # two label lines fit a row down to small (--quick) tiles
+    labelled = label_rows(grid, labels, row_height=tile + 2, size=size)
     margin = labelled.shape[-1] - grid.shape[-1]
     # Two header lines: what each group of columns shows, then the frame's t.
-    size = min(LABEL_SIZE, 6 + tile // 6)
     fnt, head = font(size), 2 * (size + 10)
     canvas = Image.new("RGB", (labelled.shape[-1], labelled.shape[-2] + head), "white")
     canvas.paste(Image.fromarray(to_uint8(labelled)), (0, head))

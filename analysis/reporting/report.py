@@ -108,7 +108,7 @@ def midpoint_lines(bench: dict, summary: dict) -> list[str]:
         summary[key] = flat_scores(b["paths"])
         summary[key + "_endpoints"] = b["endpoints"]
         ends = ", ".join(f"{n} {e['mean']:.1f}" for n, e in b["endpoints"].items() if e)
-        trained = ", ".join(f"{n} {steps[n]}" for n in b["endpoints"] if n in steps)
+        trained = ", ".join(f"{n} {steps[n]}" for n, e in b["endpoints"].items() if e and n in steps)
         lines += ["", f"Known midpoints, {title}: {b['cases']} cases (shift, scale, rotation, combination, hue); "
                   f"frame PSNR against the true in-between frames. Endpoint reconstruction dB: {ends}. "
                   f"Training steps: {trained}.", "", b["table"]]
