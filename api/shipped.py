@@ -19,6 +19,7 @@ from analysis.scoring.evaluate import psnr
 from api.model import Model, load
 from data.images import load_images
 from errors import UserError
+from train.checkpoint import read_checkpoint, save_checkpoint
 
 FOLDER = Path(__file__).resolve().parents[1] / "checkpoints"
 MANIFEST = FOLDER / "manifest.json"
@@ -80,6 +81,15 @@ def verify(entry: dict, folder: Path = FOLDER) -> float:
     return measured
 
 
+def ship(src: Path, dst: Path) -> None:
+    """Write checkpoint `src` to `dst` without the optimizer's moments: what a user needs to encode,
+    render and blend (a shipped checkpoint is for use; resuming its training needs the run's own)."""
+    if dst.exists():
+        raise UserError(f"--ship {dst} exists: remove it first or pass another path")
+    state = read_checkpoint(src)
+    save_checkpoint(dst, {**state, "optimizer": {}})
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description="Measure a checkpoint for checkpoints/manifest.json.")
     parser.add_argument("ckpt", type=Path)
@@ -87,9 +97,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--split", default="test")
     parser.add_argument("--count", type=int, default=8)
     parser.add_argument("--res", type=int, default=48)
+    parser.add_argument("--ship", type=Path, default=None,
+                        help="also write the checkpoint here without its optimizer state (a third of its size), "
+                             "as shipped in checkpoints/")
     args = parser.parse_args(argv)
     if args.count < 1:
         raise UserError(f"--count must be positive, got {args.count}")
+    if args.ship is not None:
+        ship(args.ckpt, args.ship)
+        args.ckpt = args.ship  # measure what is shipped
     measured = score(load(args.ckpt, "cpu"), args.data, args.split, args.count, args.res)
     check = {"data": args.data, "split": args.split, "count": args.count, "res": args.res, "psnr": round(measured, 3)}
     print(json.dumps({"check": check}, indent=2))

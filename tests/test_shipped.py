@@ -55,3 +55,15 @@ def test_the_check_measures_records_and_refuses(tmp_path, capsys):
     with pytest.raises(UserError, match="entry 0 lacks or mistypes check.split"):
         read_manifest(manifest)
     assert RES < check["res"]  # scored above the training resolution: the continuous image
+
+
+def test_ship_drops_the_optimizer_and_keeps_the_score(tmp_path, capsys):
+    shapes = write_shapes(tmp_path / "shapes", count=6)
+    train_tiny("modulated", shapes, tmp_path / "run")
+    args = ["--data", str(shapes), "--split", "all", "--count", "3", "--res", "16"]
+    full = main([str(tmp_path / "run" / "ckpt.pt"), *args])
+    shipped = main([str(tmp_path / "run" / "ckpt.pt"), *args, "--ship", str(tmp_path / "small.pt")])
+    assert shipped == full  # the same weights: the same score
+    assert (tmp_path / "small.pt").stat().st_size < 0.6 * (tmp_path / "run" / "ckpt.pt").stat().st_size
+    with pytest.raises(UserError, match="exists"):
+        main([str(tmp_path / "run" / "ckpt.pt"), *args, "--ship", str(tmp_path / "small.pt")])

@@ -87,7 +87,8 @@ class Report:
             save_png(grid, self.out / "figures" / (tag.split("/", 1)[1] + ".png"))
         run = self.run
         metrics = {**final, "step": run.step_count, "train_seconds": run.elapsed, "parameters": self.parameters,
-                   "images": run.n, "config": dataclasses.asdict(run.cfg)}  # the config: what the numbers are of
+                   "images": run.n, "threads": torch.get_num_threads(),  # the CPU threads behind train_seconds
+                   "config": dataclasses.asdict(run.cfg)}  # the config: what the numbers are of
         (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
         self.writer.close()
         log.info("done: %s", ", ".join(f"{k}={v:.2f}" for k, v in final.items()))

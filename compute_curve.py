@@ -1,0 +1,87 @@
+"""Unseen-icon PSNR against training minutes: long runs beside the study's short ones.
+
+    python compute_curve.py --runs runs/modulated_long,runs/maml_long --study results/study --out results/compute
+
+Each run's track.jsonl (analysis/scoring/track.py) gives PSNR on the held-out pixels of the same
+16 tracked unseen icons every --track-every steps, against its training seconds (step time only);
+its metrics.json gives the final scores on all 100 unseen icons. The study's runs of the same
+methods are drawn beside them. Writes compute.md (the final scores with steps and minutes),
+compute.json and compute.png.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.reporting.line_plot import line_figure
+from analysis.scoring.track import read_track
+from cli import parse_config, run_main
+from errors import UserError
+from runfolder import check_reuse, claim
+
+COLUMNS = {"psnr/unseen_images": "unseen icons", "psnr/unseen_heldout_pixels": "unseen held-out px",
+           "psnr/unseen_upsample_256": "unseen 256 px", "psnr/train_pixels": "train px",
+           "psnr/heldout_pixels": "held-out px"}
+
+
+@dataclass
+class ComputeConfig:
+    """Draw unseen PSNR against training minutes for long runs and the study's runs of the same methods."""
+
+    runs: str = "runs/modulated_long,runs/maml_long"  # run folders (train_*.py --out), comma separated
+    study: str = "results/study"                       # a study folder: its runs of the same methods are drawn too
+    out: str = "runs/compute"
+
+
+def _read(folder: Path) -> tuple[dict, tuple[dict, list[dict]]]:
+    """(metrics.json, (track header, track records)) of a finished run folder."""
+    metrics, track = folder / "metrics.json", folder / "track.jsonl"
+    if not metrics.is_file() or not track.is_file():
+        raise UserError(f"{folder} has no metrics.json and track.jsonl: pass the --out folder of a finished training run")
+    return json.loads(metrics.read_text()), read_track(track)
+
+
+def main(argv=None) -> dict:
+    cfg, _ = parse_config(ComputeConfig, argv)
+    runs = {Path(r.strip()) for r in cfg.runs.split(",") if r.strip()}
+    if not runs:
+        raise UserError("--runs names no run folder: pass e.g. runs/modulated_long")
+    found, short = {}, {}  # the long runs first, then the study's: line_plot's colours pair them (dark, light)
+    for folder in sorted(runs):
+        metrics, track = _read(folder)
+        found[f"{metrics['config']['model']}, {folder.name}"] = (metrics, track)
+        study_run = Path(cfg.study) / "runs" / metrics["config"]["model"]
+        if cfg.study and study_run.is_dir():
+            short[f"{metrics['config']['model']}, study"] = _read(study_run)
+    found.update(short)
+    check_reuse(Path(cfg.out), "compute_curve")  # a rerun writes again only into its own folder
+    out = claim(Path(cfg.out), "compute_curve", dataclasses.asdict(cfg))
+    series = {label: [(r["train_seconds"] / 60, r["unseen_heldout_pixels"]) for r in track
+                      if r.get("train_seconds") and "unseen_heldout_pixels" in r]
+              for label, (_, (_, track)) in found.items()}
+    rows = [{"run": label, "steps": m["step"], "minutes": round(m["train_seconds"] / 60, 1),
+             "threads": m.get("threads"), **{name: m.get(key) for key, name in COLUMNS.items()}}
+            for label, (m, _) in found.items()]
+    header = next(iter(found.values()))[1][0]  # the tracked icons are the same in every run on this data
+    neighbours = header.get("references", {}).get("neighbours_unseen_heldout")
+    references = {"neighbour interpolation": neighbours} if neighbours is not None else {}
+    longest = max(x for pts in series.values() for x, _ in pts)
+    ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 40, 80) if t <= longest * 1.1]
+    line_figure(series, references, out / "compute.png", "Unseen icons' held-out pixels (16 tracked icons) against training "
+                "minutes", "training minutes (step time, log scale)", x_ticks=ticks, size=(700, 420))
+    cell = lambda v: "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(cell(v) for v in r.values()) + " |" for r in rows]
+    lines += ["", "Final scores on all 100 unseen icons (metrics.json); the figure's curves are the 16 tracked ones"
+              + (f", on which neighbour interpolation of the held-out pixels scores {neighbours:.2f} dB." if references
+                 else ".")]
+    (out / "compute.md").write_text("\n".join(lines) + "\n")
+    (out / "compute.json").write_text(json.dumps({"rows": rows, "series": series}, indent=2))
+    print("\n".join(lines))
+    return {"rows": rows}
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,37 @@
+"""compute_curve.py on two synthetic finished runs: its table, its figure, and one-line refusals."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import compute_curve
+from errors import UserError
+
+
+def _run(folder, model: str, minutes: float, final: float) -> None:
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({
+        "step": 100, "train_seconds": 60 * minutes, "threads": 2, "config": {"model": model},
+        "psnr/unseen_images": final, "psnr/unseen_heldout_pixels": final - 2}))
+    header = {"model": model, "references": {"neighbours_unseen_heldout": 23.0}}
+    records = [{"step": 10 * k, "train_seconds": 6 * minutes * k, "unseen_heldout_pixels": 15 + k} for k in range(11)]
+    (folder / "track.jsonl").write_text("\n".join(json.dumps(r) for r in [header, *records]) + "\n")
+
+
+def test_table_and_figure_of_a_long_run_beside_its_study_run(tmp_path):
+    _run(tmp_path / "long", "modulated", 40, 30.5)
+    _run(tmp_path / "study" / "runs" / "modulated", "modulated", 5, 28.25)
+    result = compute_curve.main(["--runs", str(tmp_path / "long"), "--study", str(tmp_path / "study"),
+                                 "--out", str(tmp_path / "out")])
+    assert [(r["run"], r["minutes"], r["unseen icons"]) for r in result["rows"]] == [
+        ("modulated, long", 40.0, 30.5), ("modulated, study", 5.0, 28.25)]
+    text = (tmp_path / "out" / "compute.md").read_text()
+    assert "| modulated, long | 100 | 40.00 | 2 | 30.50 |" in text and "23.00 dB" in text
+    assert (tmp_path / "out" / "compute.png").stat().st_size > 5000
+
+
+def test_a_folder_without_a_finished_run_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="finished training run"):
+        compute_curve.main(["--runs", str(tmp_path / "empty"), "--out", str(tmp_path / "out")])
