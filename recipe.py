@@ -30,6 +30,7 @@ VARIANTS = {
     "default": "",                                    # the registry's modulated: a 24 x 24 x 4 grid
     "grid12x16": "--grid 12 --grid-channels 16",      # the same floats as a coarser, deeper grid
     "latent_steps1": "--latent-steps 1",              # one trained first-order Meta-SGD step in training
+    "hr256": "--hr-supervision 256",                  # half of each step's pixels from true 256 px renders
     "lr3e-3": "--lr 3e-3",
     "pixels256": "--pixels 256",
 }
