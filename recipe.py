@@ -27,10 +27,11 @@ from analysis.endpoints import training_set
 
 # name -> train_hyper.py flags on top of the registry's modulated (one lever each against "default")
 VARIANTS = {
-    "default": "",                                    # the registry's modulated: a 24 x 24 x 4 grid
-    "grid12x16": "--grid 12 --grid-channels 16",      # the same floats as a coarser, deeper grid
-    "latent_steps1": "--latent-steps 1",              # one trained first-order Meta-SGD step in training
-    "hr256": "--hr-supervision 256",                  # half of each step's pixels from true 256 px renders
+    "grid12x16": "--grid 12 --grid-channels 16 --hr-supervision 0",  # the same floats as a coarser, deeper grid
+    "grid24x4": "--hr-supervision 0",                             # the registry's 24 x 24 x 4 grid, 48 px targets only
+    "latent_steps1": "--latent-steps 1 --hr-supervision 0",       # one trained first-order Meta-SGD step in training
+    "hr256": "",                                                  # the registry's modulated: half of each step's
+    #                                                               pixels from true 256 px renders
     "lr3e-3": "--lr 3e-3",
     "pixels256": "--pixels 256",
 }
