@@ -7,6 +7,7 @@ split, so every shipped checkpoint meets them for the first time (`data/split.py
 """
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ NAMES = ("avocado", "candle", "crab", "lobster", "pig", "pizza")
 OUT = Path(__file__).resolve().parents[1] / "examples"
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    argparse.ArgumentParser(description="Write the README's example icons into examples/.").parse_args(argv)
     arrays, names = load_icons_large_arrays("test", 256)
     OUT.mkdir(exist_ok=True)
     for name in NAMES:
