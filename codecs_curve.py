@@ -19,6 +19,7 @@ import io
 import json
 import math
 from collections import Counter
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from errors import UserError
 from models.method import Rep
 from models.modulated import ModulatedINR
 from registry import spec
+from runfolder import check_reuse, claim
 from train.checkpoint import method_from_checkpoint
 
 
@@ -227,6 +229,7 @@ def figure(curves: dict[str, list[dict]], points: list[dict], lossless: list[dic
 def main(argv=None) -> dict:
     cfg, _ = parse_config(CodecsConfig, argv, choices={"jpeg_subsampling": ("4:4:4", "4:2:2", "4:2:0")})
     out, res = check_out_folder(cfg.out), check_resolution(cfg.res)
+    check_reuse(out, "codecs_curve")  # a rerun writes again only into its own folder, before any work
     try:
         qualities = sorted({int(q) for q in cfg.qualities.split(",") if q.strip()})
     except ValueError:
@@ -276,7 +279,7 @@ def main(argv=None) -> dict:
                   "Lossless, every icon exact: " + ", ".join(f"{r['setting']} {r['bytes']:,.0f} B"
                                                              for r in lossless) + "."]
     curves["JPEG scan data only (no headers, tables)"] = [{**p, "bytes": p["scan bytes"]} for p in jpeg]
-    out.mkdir(parents=True, exist_ok=True)
+    claim(out, "codecs_curve", dataclasses.asdict(cfg))
     figure(curves, points, lossless, out / "codecs.png",
            f"PSNR on {len(images)} unseen icons ({res} px) against bytes per icon\n"
            "JPEG / WebP: whole files, headers included; modulated: latent grid as float16")

@@ -11,6 +11,7 @@ recipe.json; a rerun reuses finished runs.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from cli import parse_config, run_main
 from data.images import load_images
 from data.split import unseen_source
 from errors import UserError
+from runfolder import check_reuse, claim
 from scaling import COLUMNS, _run
 from train.checkpoint import method_from_checkpoint
 from analysis.endpoints import training_set
@@ -81,6 +83,8 @@ def main(argv=None) -> dict:
     if unknown or not names:
         raise UserError(f"unknown variant {unknown[0] if unknown else '(none)'} in --variants: use {','.join(VARIANTS)}")
     out = Path(cfg.out)
+    check_reuse(out, "recipe")  # a rerun continues only a recipe folder, never a stranger's
+    claim(out, "recipe", dataclasses.asdict(cfg))
     rows = []
     for name in names:
         metrics = _run(out, name, VARIANTS[name].split(), cfg)
