@@ -23,7 +23,7 @@ from data.images import load_images
 from data.split import unseen_source
 from errors import UserError
 from runfolder import check_reuse, claim
-from scaling import COLUMNS, _run
+from scaling import COLUMNS, train_run
 from train.checkpoint import method_from_checkpoint
 from analysis.endpoints import training_set
 
@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
     claim(out, "recipe", dataclasses.asdict(cfg))
     rows = []
     for name in names:
-        metrics = _run(out, name, VARIANTS[name].split(), cfg)
+        metrics = train_run(out, name, VARIANTS[name].split(), cfg)
         scores_file = out / name / "steps.json"
         if not scores_file.is_file():
             scores_file.write_text(json.dumps(step_scores(out / name / "ckpt.pt")))

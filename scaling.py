@@ -85,7 +85,7 @@ def _check(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> None:
         raise UserError(f"scaling run {name}: {err}") from None
 
 
-def _run(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> dict:
+def train_run(out: Path, name: str, flags: list[str], cfg: ScalingConfig) -> dict:
     """One training run (reused when its metrics exist: a rerun resumes the sweep)."""
     run = out / name
     if (run / "metrics.json").is_file():
@@ -122,7 +122,7 @@ def main(argv=None) -> dict:
         _check(out, name, flags, cfg)
     check_reuse(out, "scaling")  # a rerun continues the sweep in its own folder, never in a stranger's
     claim(out, "scaling", dataclasses.asdict(cfg))
-    runs = {key: _run(out, name, flags, cfg) for key, (name, flags) in plan.items()}
+    runs = {key: train_run(out, name, flags, cfg) for key, (name, flags) in plan.items()}
     rows = [{"icons": n, "changes": p, "grid": f"{g} x {g} x {c}", "modulation": rest[0] if rest else "shift",
              "floats": g * g * c, "steps": m.get("step"),
              "train s": int(m["train_seconds"]) if "train_seconds" in m else None,

@@ -15,14 +15,12 @@ GREYS = [(110, 110, 110), (170, 120, 60), (150, 150, 200)]
 
 def line_figure(series: dict[str, list[tuple[float, float]]], references: dict[str, float], path: Path,
                 title: str, x_label: str, y_label: str = "dB", log_x: bool = True,
-                size: tuple[int, int] = (640, 380), x_ticks: list[float] | None = None,
-                marks: dict[str, list[tuple[float, float]]] | None = None) -> Path:
+                size: tuple[int, int] = (640, 380), x_ticks: list[float] | None = None) -> Path:
     """series {label: [(x, y)]} as solid lines (with dots when a series has 20 points or fewer);
     references {label: y} as dashed lines; x_ticks where the x axis is labelled (default: every x
-    of the series); marks {label: [(x, y)]} as large hollow markers without a line."""
-    marks = marks or {}
-    xs = [x for pts in [*series.values(), *marks.values()] for x, _ in pts]
-    ys = [y for pts in [*series.values(), *marks.values()] for _, y in pts] + list(references.values())
+    of the series)."""
+    xs = [x for pts in series.values() for x, _ in pts]
+    ys = [y for pts in series.values() for _, y in pts] + list(references.values())
     ys = [y for y in ys if math.isfinite(y)]
     y_ticks = nice_ticks(min(ys) - 0.5, max(ys) + 0.5)
     fx = (lambda v: math.log10(v)) if log_x else (lambda v: v)  # noqa: E731
@@ -64,12 +62,6 @@ def line_figure(series: dict[str, list[tuple[float, float]]], references: dict[s
         for px, py in points if len(points) <= 20 else []:
             draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill=colour)
         draw.line([(left + pw + 14, ly + 8), (left + pw + 44, ly + 8)], fill=colour, width=3)
-        draw.text((left + pw + 50, ly), label, fill="black", font=small)
-        ly += 24
-    for (label, pts), colour in zip(marks.items(), COLOURS):
-        for px, py in (at(x, y) for x, y in pts):
-            draw.ellipse([px - 7, py - 7, px + 7, py + 7], outline=colour, width=3)
-        draw.ellipse([left + pw + 22, ly + 1, left + pw + 36, ly + 15], outline=colour, width=3)
         draw.text((left + pw + 50, ly), label, fill="black", font=small)
         ly += 24
     path = Path(path)
