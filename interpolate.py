@@ -29,7 +29,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 import api
 from analysis.endpoints import resolve_index, training_split
-from analysis.figures import label_rows, make_grid, save_gif, save_png
+from analysis.figures import label_columns, label_rows, make_grid, save_gif, save_png
 from analysis.interpolation.known_midpoints import spread
 from analysis.interpolation.pair_choice import sample_pairs
 from analysis.interpolation.paths import MODES, check_path_mode, modes_for
@@ -144,7 +144,11 @@ def interpolate_pair(cfg: InterpolateConfig, inr: api.Model, ea: api.Encoding, e
         writer.add_image(f"{tag}/{mode}", strip, 0)
         rows.append(frames)
     label = [f"{m} ({kind})" if m != "pixel" else f"pixel ({cfg.pixel_source})" for m in modes]
-    sheet = label_rows(make_grid(torch.cat(rows), ncol=cfg.frames), label, cfg.res + 2, margin=96)
+    grid = make_grid(torch.cat(rows), ncol=cfg.frames)
+    sheet = label_rows(grid, label, cfg.res + 2, margin=96)
+    columns = [f"{name_a} (t=0)" if t == 0 else f"{name_b} (t=1)" if t == 1 else f"t={t:.2f}" for t in ts]
+    sheet = label_columns(sheet, [c if len(c) <= cfg.res // 6 else c.split(" ")[-1] for c in columns], cfg.res,
+                          left=sheet.shape[-1] - grid.shape[-1])  # a name too long for its column: (t=0) only
     save_png(sheet, out / "sheet.png")
     writer.add_image(f"{tag}/sheet", sheet, 0)
     table = metrics_table(metrics)

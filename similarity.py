@@ -20,6 +20,7 @@ files, so `interpolate.py --pairs` blends them.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,8 @@ from analysis.interpolation.similarity import (
 from cli import check_out_folder, parse_config, run_main
 from errors import UserError
 from runfolder import check_reuse, claim
+
+PSNR_CAP = 100.0  # dB shown for identical images when no pair differs (their PSNR is +inf)
 
 
 @dataclass
@@ -85,10 +88,12 @@ def main(argv=None) -> dict:
     reorder = (order[:, None], order[None, :])  # rows and columns alike
     for name, sim in sims.items():
         save_heatmap(sim[reorder], out / f"similarity_{name}.png", -1.0, 1.0, f"{name} cosine ({len(names)} images)")
+    # Identical images (the diagonal, or a file given twice) are +inf dB: shown at the largest finite
+    # value, or at PSNR_CAP when every pair is identical, so that the colour range stays finite.
     finite = pix[torch.isfinite(pix)]
-    shown = pix.clone()
-    shown.fill_diagonal_(finite.max())  # +inf diagonal would swamp the colour range
-    save_heatmap(shown[reorder], out / "pixel_psnr.png", finite.min().item(), finite.max().item(), "pixel PSNR (dB)")
+    top = finite.max().item() if finite.numel() else PSNR_CAP
+    shown = pix.clamp(max=top)
+    save_heatmap(shown[reorder], out / "pixel_psnr.png", min(shown.min().item(), top - 1), top, "pixel PSNR (dB)")
 
     # Which pairs interpolate well? Score the method's own blend over random pairs and ask
     # whether the similarity predicts it (analysis/interpolation/pair_choice.py); the rule follows the answer.
@@ -103,7 +108,7 @@ def main(argv=None) -> dict:
     scatter_png(corr["similarity"], corr["score"], out / "similarity_vs_morph_error.png",
                 f"{measure} similarity vs morph error of the {blend} blend, rho = {corr['spearman']:.2f} "
                 f"({corr['count']} pairs)", xlabel=f"{measure.removesuffix('s')} similarity (cosine)", ylabel="morph error (lower = better)")
-    pix_ok = pix < pix[torch.isfinite(pix)].median()  # (N, N): pairs that look different in pixels
+    pix_ok = pix < (finite.median() if finite.numel() else PSNR_CAP)  # (N, N): pairs that look different in pixels
     pairs, rule = choose_pairs(chosen, corr["spearman"], corr["count"], higher_is_better=False, count=cfg.pairs,
                                eligible=pix_ok)
     iu = torch.triu_indices(len(names), len(names), offset=1)  # (2, M)
@@ -114,7 +119,7 @@ def main(argv=None) -> dict:
         print(f"  {sim_flat[m]:+.3f}  {names[a]} ({a}) ~ {names[b]} ({b})   pixel PSNR {pix[a, b]:.1f} dB")
     print(f"rule: {rule}\nchosen pairs:")
     for p in pairs:
-        p["pixel_psnr"] = float(pix[p["a"], p["b"]])
+        p["pixel_psnr"] = float(pix[p["a"], p["b"]])  # inf for identical images, null in pairs.json
         p["a"], p["b"] = end(enc, p["a"]), end(enc, p["b"])
         print(f"  {p['kind']:10s} {p['similarity']:+.3f}  {p['a']['name']} ~ {p['b']['name']}   "
               f"pixel PSNR {p['pixel_psnr']:.1f} dB")
@@ -128,9 +133,16 @@ def main(argv=None) -> dict:
               "blend_scored": blend, "spearman": corr["spearman"], "correlated_pairs": corr["count"],
               "significant": corr["significant"], "pairs": pairs, "order": order.tolist()}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pairs.json").write_text(json.dumps(result, indent=2))
+    # Strict JSON: inf (identical images) and nan (a correlation over one pair) are written as null.
+    strict = [{**p, "pixel_psnr": finite_or_none(p["pixel_psnr"])} for p in pairs]
+    (out / "pairs.json").write_text(json.dumps({**result, "pairs": strict, "spearman": finite_or_none(corr["spearman"])},
+                                               indent=2, allow_nan=False))
     print(f"wrote {out}")
     return result
+
+
+def finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def end(enc: api.Encoding, k: int) -> dict:

@@ -65,6 +65,19 @@ def test_similarity_of_a_folder_feeds_interpolate(run, tmp_path):
     assert [p["a"]["path"] for p in many["pairs"]] == [p["a"]["path"] for p in saved["pairs"]]
 
 
+def test_similarity_of_identical_images_is_a_result_not_a_crash(run, tmp_path):
+    """A file given twice (or only copies) has +inf pixel PSNR: the heatmap stays finite and
+    pairs.json stays strict JSON (null for inf)."""
+    ckpt, _, mine = run
+    one = mine / "shape00.png"
+    for images in (f"{one},{one}", f"{one},{one},{mine / 'shape01.png'}"):
+        out = tmp_path / f"sim{images.count(',')}"
+        result = similarity.main(["--ckpt", str(ckpt), "--images", images, "--correlate", "3", "--out", str(out)])
+        assert result["pairs"] and (out / "pixel_psnr.png").is_file()
+        saved = json.loads((out / "pairs.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+        assert all(p["pixel_psnr"] is None or p["pixel_psnr"] < 1e9 for p in saved["pairs"])
+
+
 def script_args(script, ckpt, file, out) -> list[str]:
     """Each script's flags that read `file` as the image to work on."""
     if script is upsample:
