@@ -46,7 +46,7 @@ from analysis.interpolation.method_benchmark import benchmark_methods, path_shee
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.reporting.curves import curve_figure
 from analysis.reporting.pair_figure import pair_figure
-from analysis.reporting.report import inner_step_lines, midpoint_lines, results_table
+from analysis.reporting.report import POOL_COLUMNS, inner_step_lines, midpoint_lines, results_table
 from analysis.reporting.upsampling import upsample_sheet, upsampled
 from analysis.scoring.inner_steps import inner_step_table
 from cli import Range, check_out_folder, parse_config, resolve_device, run_main, validate
@@ -332,9 +332,13 @@ def main(argv=None) -> dict:
         title = f"Known midpoints, training icons, {mode} path: dB = PSNR of its in-between frames"
         save_png(path_sheet(shown or methods, bench_cases(cfg.res, cfg.midpoint_count), mode, warps=warps, title=title),
                  out / f"known_midpoints_{mode}.png", colors=256)
-    steps = inner_steps_all({n: (m, c) for n, (m, c) in loaded.items() if m.adapts or n == "hyper"}, study_icons(cfg))
-    table, summary = results_table(train, interp)
-    table += "\n".join(midpoint_lines(bench, summary) + inner_step_lines(steps, summary)) + "\n"
+    pool = study_icons(cfg)
+    steps = inner_steps_all({n: (m, c) for n, (m, c) in loaded.items() if m.adapts or n == "hyper"}, pool)
+    # a method trained on more icons than the study's is also scored on the study's (its inner-step table, 0 steps)
+    wider = {n: {k: steps[n][k][0] for k in POOL_COLUMNS} for n in steps if (train[n].get("images") or 0) > pool}
+    table, summary = results_table(train, interp, wider)
+    changed = tuple(n for n, (_, c) in loaded.items() if c["config"].get("changes", 0) > 0)
+    table += "\n".join(midpoint_lines(bench, summary, changed) + inner_step_lines(steps, summary)) + "\n"
     summary["upsample_shown_icons"] = upsample
     # What produced these numbers: the study's flags and each method's budget (its full training
     # config is in runs/<method>/metrics.json).

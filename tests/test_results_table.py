@@ -109,3 +109,30 @@ def test_the_committed_study_gives_every_method_its_steps():
     plan = study.budgets(study.StudyConfig(steps_from=str(root)), names)
     made = json.loads((root / "runs" / "modulated" / "metrics.json").read_text())["step"]
     assert plan["modulated"]["steps"] == made and all(b["minutes"] == 0 for b in plan.values())
+
+
+def test_a_method_trained_on_more_icons_is_scored_on_the_studys_icons_with_its_own_beside():
+    common = {"parameters": 10, "train_seconds": 1.0, "step": 3, "psnr/train_pixels": 30.0, "psnr/heldout_pixels": 25.0}
+    train = {"hyper": {**common, "images": 100}, "modulated": {**common, "images": 1445}}
+    table, summary = study.results_table(train, {}, {"modulated": {"train_pixels": 31.0, "heldout_pixels": 26.5}})
+    lines = table.splitlines()
+    assert "| modulated | 10 | 1,445 | 1 | 3 | 31.00 (1,445 icons: 30.00) | 26.50 (1,445 icons: 25.00) |" in table
+    assert "| hyper | 10 | 100 | 1 | 3 | 30.00 | 25.00 |" in "\n".join(lines)
+    row = summary["methods"]["modulated"]
+    assert (row["train_pixels"], row["train_pixels_all_icons"]) == (31.0, 30.0)
+    assert "train_pixels_all_icons" not in summary["methods"]["hyper"]
+
+
+def test_known_midpoint_rows_of_methods_trained_on_the_changes_are_marked_in_distribution():
+    from analysis.reporting.report import midpoint_lines
+
+    score = {"all": {"frame_psnr": {"mean": 26.0, "std": 1.0, "n": 2}, "ssim": {"mean": 0.9, "std": 0.1}},
+             "by_t": {0.5: {"frame_psnr": {"mean": 26.0}}}}
+    bench = {"set": {"cases": 2, "endpoints": {"modulated": {"mean": 29.0}, "maml": {"mean": 27.0}},
+                     "paths": {"modulated": {"aligned": score}, "maml": {"weights": score}}, "table": ""}}
+    summary = {"methods": {"modulated": {"steps": 5}, "maml": {"steps": 7}}}
+    text = "\n".join(midpoint_lines(bench, summary, ("modulated",)))
+    assert "| modulated (in-distribution) | aligned | 2 | 26.00 +- 1.00 |" in text
+    assert "| maml | weights | 2 |" in text and "maml (in-distribution)" not in text
+    assert "Rows marked in-distribution: modulated" in text
+    assert "in-distribution" not in "\n".join(midpoint_lines(bench, summary))

@@ -133,10 +133,12 @@ def endpoint_psnr(method: Method, cases: Sequence[Case]) -> dict | None:
     return spread(psnr(renders, truth).tolist())
 
 
-def table(rows: dict) -> str:
+def table(rows: dict, labels: dict[str, str] | None = None) -> str:
     """Markdown table of {row name: {mode: `score_paths` dict or None}}, one line per (row,
-    mode) that applies (rows with no mode at all are listed as n/a below the table): overall frame PSNR and SSIM (mean +- std over cases), the frame PSNR mean at each t,
-    then the per-kind frame PSNR means."""
+    mode) that applies (rows with no mode at all are listed as n/a below the table): overall frame
+    PSNR and SSIM (mean +- std over cases), the frame PSNR mean at each t, then the per-kind frame
+    PSNR means. labels: {row name: the name shown} where it differs."""
+    labels = labels or {}
     kinds = [k for r in rows.values() for s in r.values() if s for k in s if k not in ("all", "cases", "by_t")]
     kinds = list(dict.fromkeys(kinds))
     ts = next((list(s["by_t"]) for r in rows.values() for s in r.values() if s), [])
@@ -151,7 +153,7 @@ def table(rows: dict) -> str:
             p, q = s["all"]["frame_psnr"], s["all"]["ssim"]
             per_t = " | ".join(f"{s['by_t'][t]['frame_psnr']['mean']:.2f}" if t in s.get("by_t", {}) else "" for t in ts)
             per_kind = " | ".join(f"{s[k]['frame_psnr']['mean']:.2f}" if k in s else "" for k in kinds)
-            lines.append(f"| {name} | {mode} | {p['n']} | {p['mean']:.2f} +- {p['std']:.2f} | "
+            lines.append(f"| {labels.get(name, name)} | {mode} | {p['n']} | {p['mean']:.2f} +- {p['std']:.2f} | "
                          f"{q['mean']:.3f} +- {q['std']:.3f} | {per_t} | {per_kind} |")
     if unable:
         lines += ["", "n/a (cannot encode an image it was not trained on): " + ", ".join(unable)]

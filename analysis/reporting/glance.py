@@ -16,8 +16,9 @@ import argparse
 import json
 from pathlib import Path
 
-HEADER = ("| method | steps | train px dB | held-out px dB | unseen held-out px dB | 256 px, unseen icons dB | "
-          "best interpolation, unseen icons: mode, frame PSNR dB |")
+HEADER = ("| method | training icons | steps | train px dB | held-out px dB | unseen held-out px dB | "
+          "256 px, unseen icons dB | best interpolation, unseen icons: mode, frame PSNR dB |")
+POOL = ("train_pixels", "heldout_pixels")  # the training columns, over the study's own icons for every method
 # The benchmark's references on the true endpoints, named for a reader who has not seen its table.
 MIDPOINT_REFERENCES = {"pixel/crossfade": "pixel cross-fade of the true endpoints (reference)",
                        "pixel/warp": "warp-and-blend of the true endpoints (reference)"}
@@ -38,24 +39,39 @@ def best_mode(midpoints: dict, method: str) -> str:
     return f"{mode} {modes[mode]:.2f}"
 
 
+def training_cells(summary: dict, name: str) -> list[str]:
+    """The method's training columns on the study's icons, with the score over all its own icons
+    beside where it trained on more (modulated: 1,445). A study writes both (<column>_all_icons);
+    a results.json from before has the study-icon score in its inner-step table (0 steps)."""
+    row = summary["methods"][name]
+    if any(f"{k}_all_icons" in row for k in POOL):
+        return [f"{cell(row[k])} ({row['train_icons']:,} icons: {cell(row[f'{k}_all_icons'])})" for k in POOL]
+    study_icons = min((r["train_icons"] for r in summary["methods"].values() if r.get("train_icons")), default=0)
+    zero = {k: (summary.get("inner_steps", {}).get(name, {}).get(k) or {}).get("0") for k in POOL}
+    if study_icons and (row.get("train_icons") or 0) > study_icons and None not in zero.values():
+        return [f"{cell(zero[k])} ({row['train_icons']:,} icons: {cell(row[k])})" for k in POOL]
+    return [cell(row[k]) for k in POOL]
+
+
 def glance_table(summary: dict) -> str:
     methods, refs = summary["methods"], summary["references"]
     midpoints = summary.get("known_midpoints_unseen", {})
-    lines = [HEADER, "|---|---|---|---|---|---|---|"]
+    lines = [HEADER, "|---|---|---|---|---|---|---|---|"]
     for name, row in methods.items():
         steps = "n/a" if row.get("steps") is None else f"{row['steps']:,}"
-        lines.append(f"| {name} | {steps} | {cell(row['train_pixels'])} | {cell(row['heldout_pixels'])} | "
+        icons = "n/a" if row.get("train_icons") is None else f"{row['train_icons']:,}"
+        lines.append(f"| {name} | {icons} | {steps} | " + " | ".join(training_cells(summary, name)) + " | "
                      f"{cell(row['unseen_heldout_pixels'])} | {cell(row['unseen_upsample'])} | "
                      f"{best_mode(midpoints, name)} |")
     mean, neighbours, lanczos = refs["mean_icon"], refs["neighbours"], refs["lanczos"]
-    lines.append(f"| mean icon (reference) |  | {cell(mean['train_pixels'])} | {cell(mean['heldout_pixels'])} | "
+    lines.append(f"| mean icon (reference) |  |  | {cell(mean['train_pixels'])} | {cell(mean['heldout_pixels'])} | "
                  f"{cell(mean['unseen_heldout_pixels'])} |  |  |")
-    lines.append(f"| neighbour interpolation (reference) |  |  | {cell(neighbours['heldout_pixels'])} | "
+    lines.append(f"| neighbour interpolation (reference) |  |  |  | {cell(neighbours['heldout_pixels'])} | "
                  f"{cell(neighbours['unseen_heldout_pixels'])} |  |  |")
-    lines.append(f"| Lanczos (reference) |  |  |  |  | {cell(lanczos['unseen_upsample'])} |  |")
+    lines.append(f"| Lanczos (reference) |  |  |  |  |  | {cell(lanczos['unseen_upsample'])} |  |")
     for key, label in MIDPOINT_REFERENCES.items():
         if key in midpoints:
-            lines.append(f"| {label} |  |  |  |  |  | {midpoints[key]['frame_psnr']:.2f} |")
+            lines.append(f"| {label} |  |  |  |  |  |  | {midpoints[key]['frame_psnr']:.2f} |")
     return "\n".join(lines)
 
 

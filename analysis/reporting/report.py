@@ -6,11 +6,21 @@ Every table names each method's training steps beside its scores (a minutes budg
 steps as the machine allows, so a score is only comparable with the steps it took)."""
 from __future__ import annotations
 
-from analysis.interpolation.method_benchmark import flat_scores
+from analysis.interpolation.method_benchmark import flat_scores, table
 
 
-def results_table(train: dict, interp: dict) -> tuple[str, dict]:
-    """Markdown tables and a JSON-able summary of every method."""
+# The training columns that a method trained on more icons than the study's pool is scored on twice.
+POOL_COLUMNS = ("train_pixels", "heldout_pixels")
+
+
+def results_table(train: dict, interp: dict, pool: dict | None = None) -> tuple[str, dict]:
+    """Markdown tables and a JSON-able summary of every method. pool: {method: {column: dB}} for the
+    methods trained on more icons than the study's (modulated: icons-all), their POOL_COLUMNS on the
+    study's icons (icons100, the first icons of icons-all): those are the table's training columns,
+    so every method's are over the same icons, and the score over all their own icons stands beside
+    it, labelled (the summary keeps it as <column>_all_icons)."""
+    pool = pool or {}
+
     def cell(value):
         return "n/a" if value is None else f"{value:.2f}"
 
@@ -25,10 +35,14 @@ def results_table(train: dict, interp: dict) -> tuple[str, dict]:
     for name, m in train.items():
         row = {"parameters": m["parameters"], "train_icons": m.get("images"), "train_seconds": m["train_seconds"],
                "steps": m["step"], **{k: m.get(tag) for k, tag in keys.items()}}
-        summary["methods"][name] = row
+        cells = {k: cell(row[k]) for k in keys}
         icons = "n/a" if row["train_icons"] is None else f"{row['train_icons']:,}"
+        for k, value in pool.get(name, {}).items():
+            row[f"{k}_all_icons"], row[k] = row[k], value
+            cells[k] = f"{cell(value)} ({icons} icons: {cell(row[f'{k}_all_icons'])})"
+        summary["methods"][name] = row
         lines.append(f"| {name} | {row['parameters']:,} | {icons} | {row['train_seconds']:.0f} | {row['steps']} | "
-                     + " | ".join(cell(row[k]) for k in keys) + " |")
+                     + " | ".join(cells.values()) + " |")
     # The trivial references (analysis/scoring/references.py), the same for every run of one data set:
     # the columns each one can be scored on, the others left empty.
     ref_tags = {
@@ -99,10 +113,15 @@ def interpolation_lines(interp: dict, summary: dict) -> list[str]:
     return lines
 
 
-def midpoint_lines(bench: dict, summary: dict) -> list[str]:
+def midpoint_lines(bench: dict, summary: dict, in_distribution: tuple[str, ...] = ()) -> list[str]:
     """The known-midpoint benchmark tables (analysis/interpolation/method_benchmark.py) and the tools' view:
-    summary["known_midpoints"] (training icons) and ["known_midpoints_unseen"]."""
+    summary["known_midpoints"] (training icons) and ["known_midpoints_unseen"]. in_distribution: the
+    methods trained on the benchmark's own change generator (--changes > 0), whose rows are marked:
+    for them a changed icon is a training input, not a new kind of input."""
     lines = []
+    labels = {name: f"{name} (in-distribution)" for name in in_distribution}
+    note = [f"Rows marked in-distribution: {', '.join(in_distribution)}, trained on this benchmark's own shifts, "
+            "scales and rotations (--changes)."] if in_distribution else []
     steps = {name: row["steps"] for name, row in summary.get("methods", {}).items()}
     for (title, b), key in zip(bench.items(), ("known_midpoints", "known_midpoints_unseen")):
         summary[key] = flat_scores(b["paths"])
@@ -111,7 +130,9 @@ def midpoint_lines(bench: dict, summary: dict) -> list[str]:
         trained = ", ".join(f"{n} {steps[n]}" for n, e in b["endpoints"].items() if e and n in steps)
         lines += ["", f"Known midpoints, {title}: {b['cases']} cases (shift, scale, rotation, combination, hue); "
                   f"frame PSNR against the true in-between frames. Endpoint reconstruction dB: {ends}. "
-                  f"Training steps: {trained}.", "", b["table"]]
+                  f"Training steps: {trained}."]
+        lines += ["", *note] if note else []
+        lines += ["", table(b["paths"], labels)]
     return lines
 
 
