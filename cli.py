@@ -63,6 +63,7 @@ RANGES = {
     "augment": PROBABILITY,
     "changes": PROBABILITY,
     "interp_share": Range(0, 1, what="a fraction of each batch's icons"),
+    "edge_share": Range(0, 1, what="a fraction of the high-res pixels"),
 }
 
 

@@ -36,6 +36,8 @@ VARIANTS = {
     #                                                               pixels from true 256 px renders
     "lr3e-3": "--lr 3e-3",
     "pixels256": "--pixels 256",
+    "edges": "--edge-share 0.5",                                  # half of the 256 px pixels drawn on edges
+    "ensemble": "--grid-read ensemble",                           # LIIF's local ensemble of the 4 nearest cells
 }
 STEPS = (0, 1, 3)
 

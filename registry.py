@@ -26,7 +26,7 @@ from models.hypernet import HyperINR
 from models.latent_concat import LatentConcatINR
 from models.local_features import LocalINR
 from models.method import Method
-from models.modulated import ModulatedINR
+from models.modulated import READS, ModulatedINR
 from models.per_image import PerImageSiren
 from models.siren import SirenConfig
 
@@ -60,7 +60,8 @@ def _local(cfg: dict, n: int) -> Method:
 
 def _modulated(cfg: dict, n: int) -> Method:
     return ModulatedINR(siren_config(cfg), cfg["res"], cfg["grid"], cfg["grid_channels"], cfg["modulation"],
-                        cfg["latent_steps"], cfg["latent_lr"], cfg["latent_pixels"])
+                        cfg["latent_steps"], cfg["latent_lr"], cfg["latent_pixels"],
+                        read=cfg.get("grid_read", READS[0]))  # checkpoints from before the flag read bilinearly
 
 
 def _perimage(cfg: dict, n: int) -> Method:

@@ -8,7 +8,7 @@ coordinate (Spatial Functa, Bauer et al. 2023). Here:
 
     z      = encoder(image * mask, mask)              (B, C, G, G)  the per-image representation
     m      = hyper(z)                                 (B, M, G, G)  per-cell modulations (linear)
-    m(x)   = bilinear read of m at coordinate x       (B, P, M)
+    m(x)   = bilinear read of m at coordinate x       (B, P, M)   (or `read="ensemble"`: below)
     h_k    = sin(w0 * ((1 + a_k(x)) * (W_k h_{k-1} + b_k) + s_k(x)))  shared base W_k, b_k
     rgb(x) = W_out h_L + b_out
 
@@ -36,6 +36,11 @@ from models.method import Method, Rep, rgb_from_output
 from models.siren import Params, Siren, SirenConfig
 
 MODULATIONS = ("shift", "film")
+# How a coordinate reads the grid: "bilinear" blends the 4 nearest cells' modulations (one SIREN pass);
+# "ensemble" runs the SIREN once with each of the 4 nearest cells' own modulations and blends the 4
+# colours by the same bilinear (area) weights, LIIF's local ensemble (Chen et al. 2021): a cell's
+# modulation is not mixed with its neighbours' inside the sine layers. It costs 4 SIREN passes.
+READS = ("bilinear", "ensemble")
 
 
 class GridEncoder(nn.Module):
@@ -90,14 +95,16 @@ class ModulatedINR(Method):
 
     def __init__(self, siren_cfg: SirenConfig, res: int, grid: int = 24, channels: int = 4,
                  modulation: str = "shift", latent_steps: int = 0, latent_lr: float = 1e3, latent_pixels: int = 256,
-                 width: int = 32):
+                 width: int = 32, read: str = "bilinear"):
         super().__init__()
         if modulation not in MODULATIONS:
             raise ValueError(f"unknown modulation {modulation!r}: use {' or '.join(MODULATIONS)}")
+        if read not in READS:
+            raise ValueError(f"unknown read {read!r}: use {' or '.join(READS)}")
         if siren_cfg.activation != "sine" or siren_cfg.encoding != "none":
             raise ValueError("the modulated method modulates a SIREN: use --activation sine --encoding none")
         self.siren = Siren(siren_cfg)  # the shared base, SIREN init
-        self.res, self.grid, self.channels, self.modulation = res, grid, channels, modulation
+        self.res, self.grid, self.channels, self.modulation, self.read = res, grid, channels, modulation, read
         self.hidden_count = siren_cfg.hidden_layers + 1  # sine layers, each modulated
         per_layer = siren_cfg.hidden * (2 if modulation == "film" else 1)
         self.sizes = [per_layer] * self.hidden_count
@@ -150,10 +157,19 @@ class ModulatedINR(Method):
         b = len(rep)
         coords = coords.expand(b, -1, -1) if coords.dim() == 2 else coords  # (B, P, 2)
         if rep.latent is not None:
-            z = rep.latent.view(b, self.channels, self.grid, self.grid)  # (B, C, G, G)
-            mods = self.hyper(_read(z, coords))  # (B, P, M)
+            grid, linear = rep.latent.view(b, self.channels, self.grid, self.grid), self.hyper  # (B, C, G, G)
         else:
-            mods = _read(torch.cat([rep.params[f"modulations.{k}"] for k in range(self.hidden_count)], 1), coords)
+            grid = torch.cat([rep.params[f"modulations.{k}"] for k in range(self.hidden_count)], 1)  # (B, M, G, G)
+            linear = nn.Identity()
+        if self.read == "bilinear":
+            return self._siren(linear(_read(grid, coords)), coords)  # (B, P, 3)
+        cells, weights = _corners(grid, coords)  # (B, 4P, K), (B, 4, P)
+        rgb = self._siren(linear(cells), coords.repeat(1, 4, 1))  # (B, 4P, 3)
+        return (rgb.view(b, 4, -1, 3) * weights[..., None]).sum(1)  # (B, P, 3)
+
+    def _siren(self, mods: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+        """The shared base at coords (B, P, 2), each point modulated by its row of mods (B, P, M) -> rgb (B, P, 3)."""
+        b = len(coords)
         w0, x = self.siren.cfg.w0, coords
         for k, mod in enumerate(mods.split(self.sizes, dim=-1)):  # (B, P, H or 2H) per sine layer
             layer = self.siren.layers[k]
@@ -204,3 +220,24 @@ def _read(grid: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     centres sit where pixel centres of a G px image would (align_corners=False)."""
     return nn.functional.grid_sample(grid, coords[:, :, None], mode="bilinear", padding_mode="border",
                                      align_corners=False)[..., 0].mT
+
+
+def _corners(grid: torch.Tensor, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 4 cells around each coordinate and their bilinear weights: grid (B, K, G, G), coords
+    (B, P, 2) in [-1, 1] -> cells (B, 4P, K) (corner-major: the P points of corner 0, then corner 1...)
+    and weights (B, 4, P) summing to 1 over the corners. Cell centres and the border as `_read`, so
+    that blending the cells by the weights is exactly `_read`."""
+    b, k, g, _ = grid.shape
+    pos = ((coords + 1) * g / 2 - 0.5).clamp(0, g - 1)  # (B, P, 2) in cell units, x then y
+    low = pos.floor().clamp_max(max(g - 2, 0))  # (B, P, 2): the lower corner, so that low + 1 stays a cell
+    frac = (pos - low).clamp(0, 1)  # (B, P, 2)
+    low = low.long()
+    high = (low + 1).clamp_max(g - 1)  # (B, P, 2)
+    flat = grid.flatten(2).mT  # (B, G*G, K)
+    cells, weights = [], []
+    for ys, wy in ((low[..., 1], 1 - frac[..., 1]), (high[..., 1], frac[..., 1])):
+        for xs, wx in ((low[..., 0], 1 - frac[..., 0]), (high[..., 0], frac[..., 0])):
+            index = (ys * g + xs)[..., None].expand(-1, -1, k)  # (B, P, K)
+            cells.append(flat.gather(1, index))  # (B, P, K)
+            weights.append(wy * wx)  # (B, P)
+    return torch.cat(cells, 1), torch.stack(weights, 1)  # (B, 4P, K), (B, 4, P)

@@ -15,9 +15,10 @@ from models.siren import SirenConfig
 SIREN = SirenConfig(hidden=16, hidden_layers=1)
 
 
-def _model(res: int = 16, grid: int = 4, modulation: str = "shift", trained: bool = True, seed: int = 0) -> ModulatedINR:
+def _model(res: int = 16, grid: int = 4, modulation: str = "shift", trained: bool = True, seed: int = 0,
+           read: str = "bilinear") -> ModulatedINR:
     torch.manual_seed(seed)
-    model = ModulatedINR(SIREN, res, grid=grid, channels=4, modulation=modulation)
+    model = ModulatedINR(SIREN, res, grid=grid, channels=4, modulation=modulation, read=read)
     if trained:  # non-zero modulations, as after training
         torch.nn.init.normal_(model.hyper.weight, std=0.05)
     return model
@@ -179,3 +180,38 @@ def test_training_time_steps_on_all_pixels_match_the_evaluation_steps():
     assert torch.allclose(trained, evaluated, atol=1e-5) and trained.requires_grad
     model.latent_pixels = 32
     assert not torch.allclose(model._latent(images, observed, 2), evaluated, atol=1e-3)
+
+
+def test_the_corner_cells_blended_by_their_weights_are_the_bilinear_read():
+    """`_corners` (the ensemble read) and `_read` (grid_sample) agree on cell centres and the border."""
+    from models.modulated import _corners, _read
+
+    torch.manual_seed(0)
+    for g in (1, 2, 5):
+        grid, coords = torch.randn(2, 3, g, g), torch.rand(2, 40, 2) * 2.4 - 1.2  # some outside [-1, 1]
+        cells, weights = _corners(grid, coords)  # (2, 160, 3), (2, 4, 40)
+        assert torch.allclose(weights.sum(1), torch.ones(2, 40)) and (weights >= 0).all()
+        blend = (cells.view(2, 4, 40, 3) * weights[..., None]).sum(1)
+        assert torch.allclose(blend, _read(grid, coords), atol=1e-6), g
+
+
+def test_the_ensemble_read_is_per_image_and_differs_from_bilinear_only_between_unequal_cells():
+    bilinear, ensemble = _model(read="bilinear"), _model(read="ensemble")
+    ensemble.load_state_dict(bilinear.state_dict())
+    images, observed = torch.rand(3, 3, 16, 16), ~heldout_mask(3, 16)
+    coords = torch.rand(3, 50, 2) * 2 - 1
+    rep = ensemble.encode(images, observed)
+    batched = ensemble.decode(rep, coords)
+    single = torch.cat([ensemble.decode(ensemble.encode(images[k:k + 1], observed[k:k + 1]), coords[k:k + 1])
+                        for k in range(3)])
+    assert torch.allclose(batched, single, atol=1e-5)
+    assert torch.allclose(batched, ensemble.decode(Rep(params=rep.params), coords), atol=1e-5)  # both paths
+    assert not torch.allclose(batched, bilinear.decode(rep, coords), atol=1e-3)  # mixing colours, not modulations
+    flat = Rep(latent=rep.latent[:, :4].repeat_interleave(16, 1))  # every cell of a channel alike: (3, 64)
+    assert torch.allclose(ensemble.decode(flat, coords), bilinear.decode(flat, coords), atol=1e-5)
+
+
+def test_the_ensemble_read_overfits_too():
+    images = load_images("icons100", 24).images[:4]
+    before, after = _overfit(_model(res=24, grid=6, trained=False, read="ensemble"), images, steps=100)
+    assert after > before + 6, (before, after)

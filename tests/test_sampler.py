@@ -65,3 +65,30 @@ def test_subsampled_loss_gradient_is_an_unbiased_estimate_of_the_all_pixel_one()
     one = (samples[0] - full).norm() / full.norm()
     mean = (samples.mean(0) - full).norm() / full.norm()
     assert mean < 0.1 and mean < one / 5, (mean, one)
+
+
+def test_edge_share_draws_that_share_of_the_high_res_pixels_on_edges_and_never_a_held_out_one():
+    from train.sampler import edges
+
+    res, big = 8, 32
+    hr = torch.ones(3, 3, big, big)
+    hr[:, :, 8:24, 8:24] = 0.2  # a dark square: its outline is the only edge
+    hr[2] = 0.5  # a flat icon: no edge, so it draws from all its pixels
+    images, heldout = torch.nn.functional.avg_pool2d(hr, 4), heldout_mask(3, res)
+    on_edge = edges(hr)  # (3, big*big)
+    assert on_edge[0].view(big, big)[7:9, 8:24].all() and not on_edge[0].view(big, big)[12, 12]
+    assert not on_edge[2].any()
+    gen = torch.Generator().manual_seed(0)
+    coords, _ = PixelSampler(images, heldout, hr, edge_share=0.5).sample(torch.arange(3), 100, gen)  # 50 low-res
+    hr_grid = pixel_grid(big)
+    for b in range(3):
+        assert not heldout[b].flatten()[lowres_index(coords[b], res)].any()
+        picked = (coords[b, 50:, None] - hr_grid[None]).abs().sum(-1).argmin(1)  # (50,) high-res pixels
+        share = on_edge[b][picked].float().mean().item()
+        if b < 2:  # half drawn on edges, the other half uniformly (1/8 of this icon's pixels are edges)
+            assert 0.5 <= share < 0.8, share
+        else:
+            assert share == 0
+    plain = PixelSampler(images, heldout, hr).sample(torch.arange(3), 100, torch.Generator().manual_seed(0))
+    zero = PixelSampler(images, heldout, hr, edge_share=0.0).sample(torch.arange(3), 100, torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip(plain, zero))  # 0 draws exactly as before the option

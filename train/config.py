@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from errors import UserError
 from models.hyper_interp import BLENDS
-from models.modulated import MODULATIONS
+from models.modulated import MODULATIONS, READS
 from registry import TINY, spec
 
 
@@ -41,6 +41,8 @@ class TrainConfig:
     ckpt_every: int = 250           # steps between checkpoints
     hr_res: int = 256               # resolution of the upsampling evaluation (0 = skip)
     hr_supervision: int = 0         # >0: also supervise at coordinates of this true resolution
+    edge_share: float = 0.0         # fraction of those high-res pixels drawn from edges of the high-res renders
+    #                                 (train/sampler.py); 0 = uniform
     unseen: str = "auto"            # data set whose test split scores unseen images ("" = skip); "auto": a
     #                                 folder's own held-back images (data/split.py), icons-large's test split
     #                                 for the bundled sets
@@ -86,6 +88,8 @@ class HyperConfig(TrainConfig):
     #                             equal floats a finer grid beat a deeper one (results/recipe: 24 x 24 x 4 against
     #                             12 x 12 x 16): a cell then spans 2 px, and a bilinear read blurs less
     grid_channels: int = 4      # C; 24 x 24 x 4 = 2,304 floats, a third of a 48 px icon's 6,912 values
+    grid_read: str = field(default=READS[0], metadata={"choices": READS})  # "bilinear" (one SIREN pass) or
+    #                             "ensemble" (LIIF's local ensemble over the 4 nearest cells: 4 passes)
     modulation: str = field(default="shift", metadata={"choices": MODULATIONS})  # "shift" (Functa) or "film"
     #                             (scale and shift) of each sine layer
     latent_steps: int = 0       # Meta-SGD steps on the latent grid inside encode (0 = one pass)
@@ -141,6 +145,9 @@ def check_config(cfg) -> None:
     """Rules between the fields of a training config, which no one field's range states (cli.validate
     checks those). Run before any work (the training, a study's or a sweep's first run), so that a run
     that could not start is refused at once, not after --overwrite deleted the folder or other runs trained."""
+    if cfg.edge_share > 0 and not cfg.hr_supervision:
+        raise UserError(f"--edge-share {cfg.edge_share:g} picks among high-res pixels: pass --hr-supervision 256 too, "
+                        "or --edge-share 0")
     if cfg.model != "modulated":
         return
     if not 1 <= cfg.grid <= cfg.res // 2:  # models/modulated.GridEncoder first folds 2 x 2 pixels into one

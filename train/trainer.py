@@ -119,7 +119,7 @@ class Run:
             raise UserError(f"{Path(cfg.out) / 'ckpt.pt'} was trained on other images than {cfg.data}: use the same --data")
         self.heldout = heldout_mask(len(self.train_set), cfg.res)  # (N, 1, res, res), fixed for every run
         hr_images = load_images(cfg.data, cfg.hr_supervision, split).images if cfg.hr_supervision else None
-        self.sampler = PixelSampler(self.train_set.images, self.heldout, hr_images).to(device)
+        self.sampler = PixelSampler(self.train_set.images, self.heldout, hr_images, cfg.edge_share).to(device)
         self.images = to_device(self.train_set.images, device)  # (N, 3, res, res)
         self.observed = to_device(~self.heldout, device)  # (N, 1, res, res)
         self.n = len(self.train_set)
