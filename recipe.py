@@ -38,6 +38,8 @@ VARIANTS = {
     "pixels256": "--pixels 256",
     "edges": "--edge-share 0.5",                                  # half of the 256 px pixels drawn on edges
     "ensemble": "--grid-read ensemble",                           # LIIF's local ensemble of the 4 nearest cells
+    "hidden128": "--hidden 128",                                  # a shared SIREN twice as wide (not per icon)
+    "lr3e-3_pixels256": "--lr 3e-3 --pixels 256",                 # both: the faster rate on cheaper steps
 }
 STEPS = (0, 1, 3)
 

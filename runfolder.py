@@ -1,5 +1,6 @@
 """Run folders belong to the project: every folder a script writes carries a marker, MARKER, from the
-moment the script creates it: {"kind": the script, "config": its flags, "code_version": the git commit}.
+moment the script creates it: {"kind": the script, "config": its flags, "code_version": the git commit,
+"uncommitted_changes": whether tracked files differed from it}.
 
 --overwrite and --resume, and a script that writes again into a folder of its own (scaling.py,
 upsample.py, similarity.py rerun), act only on a folder that carries one. Any other folder with files in
@@ -76,7 +77,8 @@ def claim(folder: Path, kind: str, config: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / MARKER
     if not marker.exists() or not holds_files(folder):
-        record = {"kind": kind, "config": config, "code_version": code_version()}
+        record = {"kind": kind, "config": config, "code_version": code_version(),
+                  "uncommitted_changes": uncommitted_changes()}
         marker.write_text(json.dumps(record, indent=1, default=str) + "\n")
     return folder
 
@@ -89,6 +91,17 @@ def code_version() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def uncommitted_changes() -> bool | None:
+    """Whether tracked files differ from code_version's commit (then that commit alone does not
+    reproduce the run); None outside a git checkout."""
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                              cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None
 
 
 def check_result_file(path: Path, keys: tuple[str, ...], script: str, beside: tuple[str, ...] = ()) -> None:

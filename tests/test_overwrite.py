@@ -121,6 +121,7 @@ def test_a_run_folder_is_marked_and_replaced_by_overwrite(tiny_run, tmp_path):
     marker = json.loads((run / MARKER).read_text())
     assert marker["kind"] == "train_hyper" and marker["config"]["out"] == str(run) and marker["config"]["steps"] == 2
     assert marker["code_version"] is None or len(marker["code_version"]) == 40
+    assert marker["uncommitted_changes"] in (None, True, False)
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)
     (copy / "stale.txt").write_text("from the first run")
