@@ -38,3 +38,16 @@ def test_a_folder_without_results_is_one_line_and_exit_2(tmp_path, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no readable results.json" in err
+
+
+def test_the_committed_rerun_reproduces_the_committed_study_within_the_noise():
+    """results/rerun_study is `python study.py --steps-from results/study`: every headline score of
+    every method within NOISE_DB of results/study, and its compare.md is what compare_runs prints."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    study, rerun = (json.loads((root / name / "results.json").read_text()) for name in ("study", "rerun_study"))
+    text, result = compare(study, rerun)
+    assert result["within_noise"] and len(result["methods"]) == len(study["methods"]) == 8
+    assert all(rerun["methods"][n]["steps"] == study["methods"][n]["steps"] for n in result["methods"])
+    assert (root / "rerun_study" / "compare.md").read_text() == text
