@@ -68,7 +68,7 @@ class PixelSampler:
         keep = ~heldout.view(n, -1)  # (N, res*res)
         # Every image holds out the same number of pixels, so the kept indices form a dense (N, K) table.
         self.train_index = keep.nonzero()[:, 1].view(n, -1)  # (N, K)
-        self.hr = None
+        self.hr = self.edge = None
         if hr_images is not None:
             big = hr_images.shape[-1]
             # (R,) the low-res row containing each high-res pixel centre (i + 1/2) / R
@@ -83,7 +83,7 @@ class PixelSampler:
         self.coords, self.targets, self.train_index = (to_device(t, device) for t in (self.coords, self.targets, self.train_index))
         if self.hr is not None:
             self.hr = tuple(to_device(t, device) for t in self.hr)
-        if self.edge_share:
+        if self.edge is not None:
             self.edge = tuple(to_device(t, device) for t in self.edge)
         return self
 

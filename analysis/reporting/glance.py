@@ -16,9 +16,10 @@ import argparse
 import json
 from pathlib import Path
 
+from analysis.reporting.report import POOL_COLUMNS
+
 HEADER = ("| method | training icons | steps | train px dB | held-out px dB | unseen held-out px dB | "
           "256 px, unseen icons dB | best interpolation, unseen icons: mode, frame PSNR dB |")
-POOL = ("train_pixels", "heldout_pixels")  # the training columns, over the study's own icons for every method
 # The benchmark's references on the true endpoints, named for a reader who has not seen its table.
 MIDPOINT_REFERENCES = {"pixel/crossfade": "pixel cross-fade of the true endpoints (reference)",
                        "pixel/warp": "warp-and-blend of the true endpoints (reference)"}
@@ -44,13 +45,13 @@ def training_cells(summary: dict, name: str) -> list[str]:
     beside where it trained on more (modulated: 1,445). A study writes both (<column>_all_icons);
     a results.json from before has the study-icon score in its inner-step table (0 steps)."""
     row = summary["methods"][name]
-    if any(f"{k}_all_icons" in row for k in POOL):
-        return [f"{cell(row[k])} ({row['train_icons']:,} icons: {cell(row[f'{k}_all_icons'])})" for k in POOL]
+    if any(f"{k}_all_icons" in row for k in POOL_COLUMNS):
+        return [f"{cell(row[k])} ({row['train_icons']:,} icons: {cell(row[f'{k}_all_icons'])})" for k in POOL_COLUMNS]
     study_icons = min((r["train_icons"] for r in summary["methods"].values() if r.get("train_icons")), default=0)
-    zero = {k: (summary.get("inner_steps", {}).get(name, {}).get(k) or {}).get("0") for k in POOL}
+    zero = {k: (summary.get("inner_steps", {}).get(name, {}).get(k) or {}).get("0") for k in POOL_COLUMNS}
     if study_icons and (row.get("train_icons") or 0) > study_icons and None not in zero.values():
-        return [f"{cell(zero[k])} ({row['train_icons']:,} icons: {cell(row[k])})" for k in POOL]
-    return [cell(row[k]) for k in POOL]
+        return [f"{cell(zero[k])} ({row['train_icons']:,} icons: {cell(row[k])})" for k in POOL_COLUMNS]
+    return [cell(row[k]) for k in POOL_COLUMNS]
 
 
 def glance_table(summary: dict) -> str:
