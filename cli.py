@@ -64,6 +64,8 @@ RANGES = {
     "changes": PROBABILITY,
     "interp_share": Range(0, 1, what="a fraction of each batch's icons"),
     "edge_share": Range(0, 1, what="a fraction of the high-res pixels"),
+    "base_lr": Range(0, open_low=True, what="a multiple of --lr"),
+    "ema": Range(0, 1, what="a decay per step (0 = off)"),
 }
 
 

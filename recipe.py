@@ -40,6 +40,14 @@ VARIANTS = {
     "ensemble": "--grid-read ensemble",                           # LIIF's local ensemble of the 4 nearest cells
     "hidden128": "--hidden 128",                                  # a shared SIREN twice as wide (not per icon)
     "lr3e-3_pixels256": "--lr 3e-3 --pixels 256",                 # both: the faster rate on cheaper steps
+    # Training that can run long (train/schedule.py, train/health.py, train/ema.py): warmup, gradient
+    # clipping (the global norm is ~0.1-0.2 after the first steps, so 1 clips only jumps), skipped loss
+    # spikes and a weight average that evaluation and checkpoints read.
+    "stable": "--warmup 100 --clip 1 --skip-spikes 3 --ema 0.999",
+    "stable_lr3e-3": "--warmup 100 --clip 1 --skip-spikes 3 --ema 0.999 --lr 3e-3",
+    # ... and the shared SIREN at a tenth of the encoder's rate (the SIREN paper trains at 1e-4;
+    # Functa keeps the base's rate far below the latents')
+    "stable_lr3e-3_base0.1": "--warmup 100 --clip 1 --skip-spikes 3 --ema 0.999 --lr 3e-3 --base-lr 0.1",
 }
 STEPS = (0, 1, 3)
 

@@ -93,6 +93,11 @@ class Method(nn.Module):
         None for a method that decodes latents directly. Only when `decodes_latent`."""
         raise NotImplementedError(f"{type(self).__name__} does not decode latents")
 
+    def shared_base(self) -> list[nn.Parameter]:
+        """The parameters of the one network every image shares (a SIREN that modulations or latents
+        steer), trained at --base-lr x --lr; [] for a method without one (all its parameters at --lr)."""
+        return []
+
     def extra_reconstructions(self, images: torch.Tensor, masks: torch.Tensor) -> dict[str, list[torch.Tensor]]:
         """Method-specific rows of reconstructions for the evaluation's figures:
         {tag: [rows (K, 3, H, W)]}; the evaluation appends the truth and tiles them. None by default."""

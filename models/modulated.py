@@ -120,6 +120,9 @@ class ModulatedINR(Method):
         # Meta-SGD: one learned rate per latent entry, stored as a log so it stays positive.
         self.log_rate = nn.Parameter(torch.full((channels, grid, grid), math.log(latent_lr)))
 
+    def shared_base(self) -> list[nn.Parameter]:
+        return list(self.siren.parameters())
+
     @property
     def floats_per_image(self) -> int:
         """What a Rep stores per image: the latent grid."""

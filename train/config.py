@@ -27,6 +27,14 @@ class TrainConfig:
     lr: float = 1e-3                # Adam learning rate (a method may set its own: registry.py)
     lr_final: float = 0.05          # lr at the end of the budget, as a fraction of --lr (cosine decay,
     #                                 train/schedule.py; 1 = constant)
+    warmup: int = 0                 # steps of linear lr warmup before the cosine (train/schedule.py)
+    base_lr: float = 1.0            # the lr of the shared base network a method declares (Method.shared_base),
+    #                                 as a multiple of --lr; the rest trains at --lr
+    clip: float = 0.0               # clip the gradient's global norm to this before each step (0 = off)
+    skip_spikes: float = 0.0        # skip a step whose loss exceeds this multiple of the running mean loss
+    #                                 (train/health.py; 0 = off)
+    ema: float = 0.0                # decay of the moving average of the weights that evaluation, tracking and
+    #                                 checkpoints read (train/ema.py; 0 = off: the trained weights)
     minutes: float = 9.0            # training budget in minutes of step time (0 = none); evaluation is extra
     device: str = "auto"            # "auto" (cuda when present), "cpu", "cuda", "cuda:1", ...
     fast: bool = True               # measured fast path, same results (train/fast.py); --no-fast = eager reference

@@ -41,7 +41,7 @@ class Report:
         self.tracking = (Tracking(self.evaluator, self.out / "track.jsonl", run.step_count, cfg.model, self.writer)
                          if cfg.track_every else None)
         self.parameters = sum(p.numel() for p in run.method.parameters() if p.requires_grad)
-        budget = f"{cfg.minutes:g} min or {cfg.steps} steps" if cfg.minutes else f"{cfg.steps} steps"
+        budget = f"{cfg.minutes:g} min or {run.horizon} steps" if cfg.minutes else f"{cfg.steps} steps"
         self.bar = tqdm(total=100, initial=100 * run.progress(), desc=f"{script} {cfg.model}", dynamic_ncols=True,
                         mininterval=2.0,
                         bar_format="{desc}: {percentage:3.0f}% of " + budget + " |{bar}| {elapsed}<{remaining}{postfix}")
@@ -53,24 +53,25 @@ class Report:
         and the lr."""
         run, step = self.run, self.run.step_count
         self.bar.update(100 * run.progress() - self.bar.n)
-        if step % 10 and step != run.cfg.steps:
+        if step % 10 and step != run.horizon:
             return
         mse_value, loss_value = torch.stack([mse, run.last_loss]).tolist()  # the one host sync
         self.writer.add_scalar("loss/train", loss_value, step)
         self.writer.add_scalar("loss/mse", mse_value, step)
         self.writer.add_scalar("lr", run.optimizer.param_groups[0]["lr"], step)
+        self.writer.add_scalar("skipped_steps", run.guard.skipped, step)
         self.bar.set_postfix(step=step, loss=f"{mse_value:.2e}", psnr=f"{-10 * math.log10(max(mse_value, 1e-10)):.1f}",
                              refresh=False)
 
     def track(self) -> None:
         """The cheap evaluation (a step already tracked is skipped)."""
         if self.tracking is not None:
-            self.tracking(self.run.method, self.run.step_count, self.run.elapsed)
+            self.tracking(self.run.eval_method, self.run.step_count, self.run.elapsed)
 
     def evaluate(self, with_images: bool) -> tuple[dict, dict]:
         """The full evaluation at this step, logged to TensorBoard: ({tag: value}, {tag: image})."""
         self.run.guard.flush()  # never report on weights past an unchecked step
-        scalars, grids = self.evaluator(self.run.method, with_images)
+        scalars, grids = self.evaluator(self.run.eval_method, with_images)
         for tag, value in scalars.items():
             self.writer.add_scalar(tag, value, self.run.step_count)
         for tag, grid in grids.items():
@@ -87,6 +88,7 @@ class Report:
             save_png(grid, self.out / "figures" / (tag.split("/", 1)[1] + ".png"))
         run = self.run
         metrics = {**final, "step": run.step_count, "train_seconds": run.elapsed, "parameters": self.parameters,
+                   "horizon": run.horizon, "skipped_steps": run.guard.skipped,
                    "images": run.n, "threads": torch.get_num_threads(),  # the CPU threads behind train_seconds
                    "config": dataclasses.asdict(run.cfg)}  # the config: what the numbers are of
         (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -64,9 +64,21 @@ from train.health import LossGuard
 from train.memory import check_fits
 from train.report import Report
 from train.sampler import PixelSampler
-from train.schedule import budget_progress, lr_factor
+from train.ema import WeightAverage
+from train.schedule import RATE_FROM, RATE_TO, fix_horizon, lr_factor
 
 log = logging.getLogger(__name__)
+
+
+def param_groups(method: Method, base_lr: float) -> list[dict]:
+    """Adam's parameter groups, each with its `lr_scale` (a fraction of --lr): the shared base network a
+    method declares (`Method.shared_base`) at `base_lr`, the rest at 1. One group when base_lr is 1."""
+    base = method.shared_base() if base_lr != 1 else []
+    if not base:
+        return [{"params": list(method.parameters()), "lr_scale": 1.0}]
+    ids = {id(p) for p in base}
+    return [{"params": [p for p in method.parameters() if id(p) not in ids], "lr_scale": 1.0},
+            {"params": base, "lr_scale": base_lr}]
 
 
 def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
@@ -126,7 +138,7 @@ class Run:
         check_batch(min(cfg.batch, self.n), info)
         check_fits(dataclasses.asdict(cfg), self.n, device)  # refuse before allocating, with the estimate
         self.method = (method if method is not None else build_method(dataclasses.asdict(cfg), self.n)).to(device)
-        self.optimizer = make_optimizer(self.method.parameters(), cfg.lr, cfg.fast)
+        self.optimizer = make_optimizer(param_groups(self.method, cfg.base_lr), cfg.lr, cfg.fast)
         self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.method.generator = self.gen  # its own draws in a step (hyper_interp) come from the run's stream
@@ -138,7 +150,13 @@ class Run:
         # their lrs (and then weights) would drift apart.
         self.clock = 0.0
         self.last_loss = torch.zeros((), device=device)
+        # The lr schedule's step horizon (train/schedule.py): --steps until a --minutes budget fixes it
+        # from the step rate measured between steps RATE_FROM and RATE_TO.
+        self.horizon, self.rate, self._rate_start = cfg.steps, 0.0, 0.0
         if ckpt is not None:
+            if "train_model" in ckpt:  # the checkpoint's "model" is the weight average; training goes on from these
+                self.method.load_state_dict(ckpt["train_model"])
+            self.horizon, self.rate = ckpt.get("horizon", cfg.steps), ckpt.get("rate", 0.0)
             check_optimizer_state(Path(cfg.out) / "ckpt.pt", ckpt["optimizer"], self.optimizer, self.method)
             self.optimizer.load_state_dict(ckpt["optimizer"])
             if not restore_rng(ckpt["rng"], self.gen, reseed=cfg.seed + ckpt["step"]):
@@ -150,7 +168,22 @@ class Run:
         # DDP (after loading: it broadcasts rank 0's weights). With --inner-steps 0, Meta-SGD's inner
         # rates take no part in the loss, and DDP refuses parameters without a gradient unless told.
         self.model = wrap(self.method, info, device, find_unused=getattr(cfg, "inner_steps", 1) == 0)
-        self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info))
+        self.start_step = self.step_count
+        self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info), spike=cfg.skip_spikes)
+        self.ema = None
+        if cfg.ema:
+            self.ema = WeightAverage(self.method, cfg.ema, ckpt.get("ema_updates", 0) if ckpt else 0)
+            if ckpt is not None and "train_model" in ckpt:
+                self.ema.module.load_state_dict(ckpt["model"])
+
+    @property
+    def eval_method(self) -> Method:
+        """What evaluation, tracking and checkpoints read: the weight average with --ema, else the method."""
+        return self.ema.module if self.ema is not None else self.method
+
+    def rebudget(self) -> None:
+        """A resumed run given a new --steps or --minutes: the horizon from the rate measured before."""
+        self.horizon = fix_horizon(self.step_count, self.elapsed, self.rate, self.cfg.steps, self.cfg.minutes)
 
     @property
     def elapsed(self) -> float:
@@ -158,17 +191,32 @@ class Run:
         return self.timer.seconds
 
     def progress(self) -> float:
-        """Fraction of the budget used (train/schedule.py), on the clock every rank agrees on."""
+        """Fraction of the budget used, steps of the horizon or minutes, whichever is further (the bar)."""
         seconds = self.clock if self.info.enabled else self.elapsed
-        return budget_progress(self.step_count, seconds, self.cfg.steps, self.cfg.minutes)
+        progress = self.step_count / self.horizon
+        if self.cfg.minutes > 0:
+            progress = max(progress, seconds / (60 * self.cfg.minutes))
+        return min(progress, 1.0)
+
+    def _measure_rate(self) -> None:
+        """RATE_FROM and RATE_TO steps after this process started, read the clock (the ranks' agreed one), then fix the horizon."""
+        seconds = self.timer.stop()
+        if self.info.enabled:
+            seconds = max_over_ranks(seconds, self.info, self.device)
+        if self.step_count - self.start_step == RATE_FROM:
+            self._rate_start = seconds
+            return
+        self.rate = (RATE_TO - RATE_FROM) / max(seconds - self._rate_start, 1e-9)
+        self.horizon = fix_horizon(self.step_count, seconds, self.rate, self.cfg.steps, self.cfg.minutes)
 
     def step(self) -> torch.Tensor:
         """One optimizer step at the scheduled lr, timed by `timer` (read every `sync_every` steps).
         Returns this rank's MSE, a () tensor left on the device (no sync)."""
         self.timer.start()
         cfg, n = self.cfg, self.n
+        factor = lr_factor(self.step_count, self.horizon, cfg.warmup, cfg.lr_final)
         for group in self.optimizer.param_groups:
-            group["lr"] = cfg.lr * lr_factor(self.progress(), cfg.lr_final)
+            group["lr"] = cfg.lr * group.get("lr_scale", 1.0) * factor  # groups saved before the scale: 1
         index = (torch.randperm(n, generator=self.gen, device=self.device)[:cfg.batch] if cfg.batch < n
                  else torch.arange(n, device=self.device))  # (B,), the same on every rank
         # Pixels, support masks and changes are drawn for the whole batch on every rank, so every
@@ -197,14 +245,21 @@ class Run:
         pred, penalty = self.model(images, read, mine, coords)
         mse = (pred - targets).pow(2).mean()
         loss = mse + penalty
-        self.guard.check(self.step_count, loss, mse)  # before the step: a bad loss never reaches the weights
+        skip = self.guard.check(self.step_count, loss, mse)  # before the step: a bad loss never reaches the weights
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
+        if cfg.clip:
+            torch.nn.utils.clip_grad_norm_(self.method.parameters(), cfg.clip)
+        if not skip:  # a loss that jumped (--skip-spikes) is not learned from; on CUDA fused Adam skips it itself
+            self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update(self.method)
         self.step_count += 1
         self.last_loss = loss.detach()
         if self.step_count % self.sync_every == 0:
             self.timer.stop()  # on the CPU every step (free); on a GPU where the host syncs anyway
+        if cfg.minutes and not self.rate and self.step_count - self.start_step in (RATE_FROM, RATE_TO):
+            self._measure_rate()
         return mse.detach()
 
     def out_of_time(self) -> bool:
@@ -239,10 +294,12 @@ class Run:
 
     def checkpoint(self, script: str) -> None:
         self.guard.flush()  # never save weights past an unreported bad step
+        average = {"train_model": self.method.state_dict(), "ema_updates": self.ema.updates} if self.ema else {}
         save_checkpoint(Path(self.cfg.out) / "ckpt.pt", {
             "script": script, "config": dataclasses.asdict(self.cfg), "names": self.train_set.names,
             "heldback": self.train_set.heldback,  # a folder's unseen images (data/split.py)
-            "model": self.method.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "model": self.eval_method.state_dict(),  # what a loader reads: the weight average with --ema
+            **average, "optimizer": self.optimizer.state_dict(), "horizon": self.horizon, "rate": self.rate,
             "step": self.step_count, "rng": capture_rng(self.gen), "elapsed": self.elapsed})
 
 
@@ -276,6 +333,8 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     if main:
         claim(out, script, dataclasses.asdict(cfg))  # marked from the moment it exists (runfolder.py)
     if ckpt is not None:
+        if given & {"steps", "minutes"}:
+            run.rebudget()
         log.info("resuming %s at step %d", out, run.step_count)
     if main and run.train_set.note:
         log.info("%s", run.train_set.note)
@@ -285,10 +344,10 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     if report and run.step_count == 0:
         report.track()  # the starting point
 
-    while run.step_count < cfg.steps and not run.out_of_time():
+    while run.step_count < run.horizon and not run.out_of_time():
         mse = run.step()
         step = run.step_count
-        if step % 10 == 0 or step == cfg.steps:
+        if step % 10 == 0 or step == run.horizon:
             run.guard.flush()  # every rank checks its losses before anything reads them
         tracks, evaluates = cfg.track_every and step % cfg.track_every == 0, step % cfg.eval_every == 0
         saves = step % cfg.ckpt_every == 0
