@@ -69,6 +69,17 @@ RANGES = {
 }
 
 
+def steps_field() -> dataclasses.Field:
+    """The --steps of the scripts that encode with a trained model: gradient steps on each image's
+    representation at encoding (api.load's `steps`), -1 = the number the method trained with."""
+    return dataclasses.field(default=-1, metadata={"range": Range(-1, what="a number of steps (-1 = as trained)")})
+
+
+def encode_steps(value: int) -> int | None:
+    """A --steps value as api.load takes it: None for -1."""
+    return None if value < 0 else value
+
+
 def flag_range(f: dataclasses.Field) -> Range:
     """The range of numeric config field `f`: its own metadata's, else RANGES's for its name, else >= 0."""
     return f.metadata.get("range") or RANGES.get(f.name, Range(0))

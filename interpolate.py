@@ -35,7 +35,7 @@ from analysis.interpolation.pair_choice import sample_pairs
 from analysis.interpolation.paths import MODES, check_path_mode, modes_for
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.scoring.path_metrics import path_metrics
-from cli import check_out_folder, parse_config, run_main
+from cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from data.images import lanczos_resize, load_images
 from errors import UserError
 from models.method import Rep
@@ -68,6 +68,8 @@ class InterpolateConfig:
     out: str = "runs/interpolate"
     overwrite: bool = False           # replace an existing --out (else refused)
     device: str = "auto"
+    steps: int = steps_field()        # gradient steps of every encode on the path (the ends, the aligned views;
+    #                                   -1 = as trained: modulated 0, MAML 3)
 
 
 def real_images(ckpt: dict, train_images: torch.Tensor, res: int) -> torch.Tensor:
@@ -220,7 +222,7 @@ def main(argv=None) -> dict:
         raise UserError(f"--out {out} holds the checkpoint {cfg.ckpt}: --overwrite would delete it; pass another --out")
     if not fresh:
         check_replace(out)  # only a folder a script made (runfolder.py)
-    inr = api.load(cfg.ckpt, cfg.device)
+    inr = api.load(cfg.ckpt, cfg.device, steps=encode_steps(cfg.steps))
     ends = read_pairs(cfg.pairs, inr.training.names) if cfg.pairs else [(cfg.a, cfg.b, "pair")]
     # names, indices or files (--a cat.png): every end encoded, so a bad one is refused before --out is replaced
     pairs = [(inr.encode_one(a, "--a"), inr.encode_one(b, "--b"), kind) for a, b, kind in ends]

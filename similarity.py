@@ -38,7 +38,7 @@ from analysis.interpolation.similarity import (
     rep_similarities,
     spectral_order,
 )
-from cli import check_out_folder, parse_config, run_main
+from cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from errors import UserError
 from runfolder import check_reuse, claim
 
@@ -58,6 +58,8 @@ class SimilarityConfig:
     frames: int = 9                   # frames of each scored path (the path metrics were calibrated at 9)
     top: int = 10                     # how many most-similar pairs to print
     out: str = "runs/similarity"
+    steps: int = steps_field()        # gradient steps on each image's representation when encoding (-1 = as trained:
+    #                                   modulated 0, MAML 3); 3 or 10 sharpen modulated's reading (docs/modulated.md)
     device: str = "auto"
 
 
@@ -67,7 +69,7 @@ def main(argv=None) -> dict:
         raise UserError("--pairs must be >= 2, --top >= 0, --correlate >= 3 and --frames >= 3")
     out = check_out_folder(cfg.out)
     check_reuse(out, "similarity")  # a rerun replaces its own files, never a stranger's (runfolder.py)
-    inr = api.load(cfg.ckpt, cfg.device)
+    inr = api.load(cfg.ckpt, cfg.device, steps=encode_steps(cfg.steps))
     method = inr.method
     if cfg.images:  # your own files, read whole; else the training images through their observed pixels
         enc = inr.encode([Path(p.strip()) for p in cfg.images.split(",") if p.strip()])

@@ -36,7 +36,7 @@ from analysis.endpoints import resolve_index, training_split
 from analysis.figures import save_png
 from analysis.reporting.upsampling import upsample_sheet
 from analysis.scoring.evaluate import psnr
-from cli import check_out_folder, parse_config, run_main
+from cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from data.images import lanczos_resize, load_images
 from data.split import unseen_source
 from errors import UserError
@@ -53,6 +53,8 @@ class UpsampleConfig:
     res: int = 256                    # target resolution (the data set must have true images at it)
     out: str = "runs/upsample"
     unseen: int = 0                   # also score this many unseen icons against Lanczos, per icon (0 = skip)
+    steps: int = steps_field()        # gradient steps on each image's representation when encoding (-1 = as trained:
+    #                                   modulated 0, MAML 3); 3 or 10 sharpen modulated's reading (docs/modulated.md)
     device: str = "auto"
 
 
@@ -62,7 +64,7 @@ def main(argv=None) -> dict:
         raise UserError("--input and --icons both name the images to upsample: pass one of them")
     out = check_out_folder(cfg.out)
     check_reuse(out, "upsample")  # a rerun replaces its own files, never a stranger's (runfolder.py)
-    inr = api.load(cfg.ckpt, cfg.device)
+    inr = api.load(cfg.ckpt, cfg.device, steps=encode_steps(cfg.steps))
     # A file below --res has no true --res version, only its own Lanczos upscale: shown, not scored.
     enc, truth, true, rows = file_rows(inr, cfg.input, cfg.res) if cfg.input else icon_rows(inr, cfg.icons, cfg.res)
     kept = [j for j, ok in enumerate(true) if ok]

@@ -15,6 +15,7 @@ uses). The scripts upsample.py, interpolate.py and similarity.py are written on 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,17 +67,19 @@ class RankedPair:
     j: int
 
 
-def load(checkpoint: str | Path, device: str = "auto") -> Model:
+def load(checkpoint: str | Path, device: str = "auto", steps: int | None = None) -> Model:
     """A checkpoint written by train_hyper.py or train_maml.py (or a shipped one), rebuilt from
-    itself alone, in eval mode; device "auto" is CUDA when present. Problems are one-line UserErrors."""
+    itself alone, in eval mode; device "auto" is CUDA when present. steps: the gradient steps every
+    encode takes on each image's representation (a method that adapts: `modulated`'s latent grid,
+    MAML's weights), None = the number it trained with. Problems are one-line UserErrors."""
     method, ckpt = method_from_checkpoint(Path(checkpoint), resolve_device(device))
-    return Model(method, ckpt, Path(checkpoint))
+    return Model(method, ckpt, Path(checkpoint), steps)
 
 
 class Model:
     """A trained method with the checkpoint it came from."""
 
-    def __init__(self, method: Method, checkpoint: dict, path: Path | None = None):
+    def __init__(self, method: Method, checkpoint: dict, path: Path | None = None, steps: int | None = None):
         self.method, self.checkpoint, self.path = method, checkpoint, path
         self.config: dict = checkpoint["config"]
         self.kind: str = self.config["model"]    # the registry name: modulated, maml, local, ...
@@ -84,6 +87,38 @@ class Model:
         self.training = TrainingImages(checkpoint)
         self.warps = WarpCache()                 # a pair's warp is fitted once, shared by warp and aligned
         self._modes: list[str] | None = None
+        self.steps = steps
+
+    @property
+    def steps(self) -> int | None:
+        """The gradient steps each encode takes at test time (None: the method's trained number)."""
+        return self.method.test_steps
+
+    @steps.setter
+    def steps(self, steps: int | None) -> None:
+        self.method.test_steps = self._checked_steps(steps)
+
+    def _checked_steps(self, steps: int | None) -> int | None:
+        if steps is None:
+            return None
+        if not self.method.adapts:
+            raise UserError(f"{self.kind} takes no gradient steps when it encodes: drop the steps (--steps), or load "
+                            "a method that adapts (modulated, maml, hybrid)")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise UserError(f"steps must be a whole number >= 0, got {steps!r}")
+        return steps
+
+    @contextmanager
+    def _taking(self, steps: int | None):
+        """Within: every encode takes `steps` (unchanged when None)."""
+        if steps is None:
+            yield
+            return
+        kept, self.method.test_steps = self.method.test_steps, self._checked_steps(steps)
+        try:
+            yield
+        finally:
+            self.method.test_steps = kept
 
     def __repr__(self) -> str:
         return f"Model({self.kind}, {self.res} px, {len(self.training.names)} training images, from {self.path})"
@@ -94,9 +129,10 @@ class Model:
         """Any input (api/inputs.py) as the images the encoder reads, or at `res`: (N, 3, res, res)."""
         return read_inputs(x, check_resolution(self.res if res is None else res), self.training)
 
-    def encode(self, x) -> Encoding:
+    def encode(self, x, steps: int | None = None) -> Encoding:
         """Encode an image file, a folder, a PIL image, a tensor (3, H, W) / (N, 3, H, W) in [0, 1],
-        a training image's name or index, or a list of them (an Encoding passes through).
+        a training image's name or index, or a list of them (an Encoding passes through). steps: this
+        call's gradient steps on each representation (default the model's `steps`).
 
         A new image is read whole; a training image through the pixels it was trained on, with
         its row (a code table looks it up). A method that cannot encode unseen images (a code
@@ -116,7 +152,8 @@ class Model:
             observed = self.training.loaded()[1]  # (M, 1, res, res): the pixels training showed the encoder
             masks[trained] = observed[[inputs.rows[k] for k in trained]]
         index = torch.tensor([row or 0 for row in inputs.rows], dtype=torch.long)  # (N,) rows for code tables
-        return Encoding(encode_all(self.method, inputs.images, masks, index=index), inputs)
+        with self._taking(steps):
+            return Encoding(encode_all(self.method, inputs.images, masks, index=index), inputs)
 
     def render(self, x, size: int | None = None) -> torch.Tensor:
         """Render an Encoding, a Rep or any input (encoded first) at size x size px (default the
@@ -143,19 +180,22 @@ class Model:
         return "aligned" if "aligned" in self.modes else "warp"
 
     def interpolate(self, a, b, ts: int | Sequence[float] = 9, mode: str | None = None, size: int | None = None,
-                    kind: str = "lerp", endpoints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+                    kind: str = "lerp", endpoints: tuple[torch.Tensor, torch.Tensor] | None = None,
+                    steps: int | None = None) -> torch.Tensor:
         """Frames from a (t = 0) to b (t = 1): (T, 3, size, size) on CPU in [0, 1].
 
         a, b: one image each (any input, or a one-image Encoding); ts: a frame count (evenly
         spaced, both ends included) or the times; mode: one of `modes` (default `default_mode`);
         size: default the training resolution; kind: "lerp" or "slerp" for the blends;
         endpoints: for mode "pixel", the two (3, size, size) images to cross-fade (default the
-        model's renders).
+        model's renders); steps: the gradient steps of every encode on the path, the ends' and the
+        aligned views' (default the model's `steps`).
         """
-        ea, eb = self.encode_one(a, "interpolation end a"), self.encode_one(b, "interpolation end b")
-        pair = Pair(ea.images[0], eb.images[0], ea.rep.select(0), eb.rep.select(0), self.warps)
-        size = check_resolution(self.res if size is None else size)
-        return path_frames(self.method, pair, times(ts), mode or self.default_mode, size, kind, endpoints)
+        with self._taking(steps):
+            ea, eb = self.encode_one(a, "interpolation end a"), self.encode_one(b, "interpolation end b")
+            pair = Pair(ea.images[0], eb.images[0], ea.rep.select(0), eb.rep.select(0), self.warps)
+            size = check_resolution(self.res if size is None else size)
+            return path_frames(self.method, pair, times(ts), mode or self.default_mode, size, kind, endpoints)
 
     def encode_one(self, x, which: str = "the image") -> Encoding:
         """`encode` for exactly one image (UserError naming `which` for a folder or a list)."""

@@ -86,7 +86,7 @@ class HyperMamlINR(MamlINR):
         return latent, self.hypernet(latent)
 
     def _adapt(self, images: torch.Tensor, masks: torch.Tensor, steps: int | None) -> Rep:
-        steps = self.inner_steps if steps is None else steps
+        steps = self.steps_to_take(self.inner_steps, steps)
         latent, init = self.initial_params(images, masks)  # (B, D), {name: (B, *shape)}
         coords = pixel_grid(images.shape[-1], images.device)  # (H*W, 2), shared by all images
         target = to_pixels(images)  # (B, H*W, 3)

@@ -76,7 +76,7 @@ class MamlINR(Method):
         return self._adapt(images, masks, steps)
 
     def _adapt(self, images: torch.Tensor, masks: torch.Tensor, steps: int | None) -> Rep:
-        steps = self.inner_steps if steps is None else steps
+        steps = self.steps_to_take(self.inner_steps, steps)
         coords = pixel_grid(images.shape[-1], images.device)  # (H*W, 2), shared by all images
         target = to_pixels(images)  # (B, H*W, 3)
         weights = masks.flatten(1).to(images.dtype)  # (B, H*W), 0 = held out

@@ -78,6 +78,16 @@ class Method(nn.Module):
     #: draws random numbers in its training forward (hyper_interp) draws them from it, so a run is
     #: seeded by --seed alone and resumes exactly; None outside training (torch's global RNG)
     generator: torch.Generator | None = None
+    #: the inner steps `encode` takes outside training when not told (an `adapts` method only; None = the
+    #: number it trained with). api.load(..., steps=k) and the scripts' --steps set it, so every encode of
+    #: an evaluation or an interpolation path (its endpoints, aligned views) takes the same k steps
+    test_steps: int | None = None
+
+    def steps_to_take(self, trained: int, steps: int | None) -> int:
+        """The inner steps of one encode: `steps` when given, else `test_steps` outside training, else `trained`."""
+        if steps is not None:
+            return steps
+        return self.test_steps if self.test_steps is not None and not self.training else trained
 
     def encode(self, images: torch.Tensor, masks: torch.Tensor, index: torch.Tensor) -> Rep:
         """images (B, 3, H, W) in [0, 1]; masks (B, 1, H, W) bool, True = observed;

@@ -142,7 +142,7 @@ class ModulatedINR(Method):
     def _latent(self, images: torch.Tensor, masks: torch.Tensor, steps: int | None) -> torch.Tensor:
         """The encoder's grid, after `steps` Meta-SGD steps (default `latent_steps`): (B, C*G*G)."""
         z = self.encoder(images, masks)  # (B, C, G, G)
-        steps = self.latent_steps if steps is None else steps
+        steps = self.steps_to_take(self.latent_steps, steps)
         if steps:
             z = self._refine(z, images, masks.bool(), steps)
         return z.flatten(1)

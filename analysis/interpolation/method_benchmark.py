@@ -207,7 +207,7 @@ SETS = {"icons100 (training icons)": ("icons100", "train"), "icons-large test (u
 
 
 def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4, seed: int = 0,
-                      warps: WarpCache | None = None) -> dict:
+                      warps: WarpCache | None = None, sets: Sequence[str] = tuple(SETS)) -> dict:
     """Every method (and the references) on both benchmarks of SETS, `count` cases per kind;
     the cases' warps are fitted once (into `warps` when given, e.g. a study's file).
     Returns {set title: {"cases": C, "endpoints": {name: spread or None}, "paths": {row: {mode:
@@ -217,7 +217,8 @@ def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4,
 
     results = {}
     warps = WarpCache() if warps is None else warps  # each case's warp fitted once, for every method
-    for title, (data, split) in SETS.items():
+    for title in sets:
+        data, split = SETS[title]
         icons = load_images(data, 256, split=split)
         cases = build_benchmark(icons.images, res=res, count_per_kind=count, seed=seed, names=icons.names)
         refs = reference_scores(cases, mean_image(icons.images, res), warps=warps)
