@@ -35,11 +35,11 @@ from analysis.interpolation.pair_choice import sample_pairs
 from analysis.interpolation.paths import MODES, check_path_mode, modes_for
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.scoring.path_metrics import path_metrics
-from cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
+from common.cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from data.images import lanczos_resize, load_images
-from errors import UserError
+from common.errors import UserError
 from models.method import Rep
-from runfolder import check_replace, claim, holds_files
+from common.runfolder import check_replace, claim, holds_files
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def main(argv=None) -> dict:
     if not fresh and Path(cfg.ckpt).resolve().is_relative_to(out.resolve()):
         raise UserError(f"--out {out} holds the checkpoint {cfg.ckpt}: --overwrite would delete it; pass another --out")
     if not fresh:
-        check_replace(out)  # only a folder a script made (runfolder.py)
+        check_replace(out)  # only a folder a script made (common/runfolder.py)
     inr = api.load(cfg.ckpt, cfg.device, steps=encode_steps(cfg.steps))
     ends = read_pairs(cfg.pairs, inr.training.names) if cfg.pairs else [(cfg.a, cfg.b, "pair")]
     # names, indices or files (--a cat.png): every end encoded, so a bad one is refused before --out is replaced

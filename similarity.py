@@ -38,9 +38,9 @@ from analysis.interpolation.similarity import (
     rep_similarities,
     spectral_order,
 )
-from cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
-from errors import UserError
-from runfolder import check_reuse, claim
+from common.cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
+from common.errors import UserError
+from common.runfolder import check_reuse, claim
 
 PSNR_CAP = 100.0  # dB shown for identical images when no pair differs (their PSNR is +inf)
 
@@ -68,7 +68,7 @@ def main(argv=None) -> dict:
     if cfg.pairs < 2 or cfg.top < 0 or cfg.correlate < 3 or cfg.frames < 3:
         raise UserError("--pairs must be >= 2, --top >= 0, --correlate >= 3 and --frames >= 3")
     out = check_out_folder(cfg.out)
-    check_reuse(out, "similarity")  # a rerun replaces its own files, never a stranger's (runfolder.py)
+    check_reuse(out, "similarity")  # a rerun replaces its own files, never a stranger's (common/runfolder.py)
     inr = api.load(cfg.ckpt, cfg.device, steps=encode_steps(cfg.steps))
     method = inr.method
     if cfg.images:  # your own files, read whole; else the training images through their observed pixels

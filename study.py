@@ -49,13 +49,13 @@ from analysis.reporting.pair_figure import pair_figure
 from analysis.reporting.report import POOL_COLUMNS, inner_step_lines, midpoint_lines, results_table
 from analysis.reporting.upsampling import upsample_sheet, upsampled
 from analysis.scoring.inner_steps import inner_step_table
-from cli import Range, check_out_folder, parse_config, resolve_device, run_main, validate
+from common.cli import Range, check_out_folder, parse_config, resolve_device, run_main, validate
 from data.images import lanczos_resize, load_images
 from data.split import BUNDLED, train_split, unseen_source
-from errors import UserError
-from registry import METHODS, spec
-from runfolder import check_replace, check_resume, claim, holds_files
-from study_steps import committed_steps, parse_steps
+from common.errors import UserError
+from train.registry import METHODS, spec
+from common.runfolder import check_replace, check_resume, claim, holds_files
+from analysis.reporting.study_steps import committed_steps, parse_steps
 from train.checkpoint import method_from_checkpoint
 from train.config import check_config, method_config
 from train.trainer import train

@@ -5,20 +5,20 @@
 
 Both share data, SIREN body, loss, logging and evaluation (train/, analysis/); they differ
 only in how an image's latent reaches the SIREN (models/hypernet.py, models/latent_concat.py).
-`--model` takes every method of registry.py that this script trains; a method's own defaults
+`--model` takes every method of train/registry.py that this script trains; a method's own defaults
 (e.g. concat's lr) apply unless a flag says otherwise.
 """
 from __future__ import annotations
 
-from cli import parse_config, run_main
-from registry import methods_of, with_method_defaults
+from common.cli import parse_config, run_main
+from train.registry import methods_of, with_method_defaults
 from train.config import HyperConfig, check_config
 from train.trainer import train
 
 
 def config(argv=None) -> tuple[HyperConfig, set[str]]:
     """The run's config as main trains it (the method's defaults applied) and the flags given, every
-    value checked: scaling.py checks each of its runs' flags with this before the first trains."""
+    value checked: experiments/scaling.py checks each of its runs' flags with this before the first trains."""
     cfg, given = parse_config(HyperConfig, argv, choices={"model": methods_of("train_hyper"), "encoder": ("conv", "table")})
     cfg = with_method_defaults(cfg, given)
     check_config(cfg)

@@ -10,8 +10,8 @@ representation is the SIREN after `inner_steps` gradient steps from the learned 
 """
 from __future__ import annotations
 
-from cli import parse_config, run_main
-from registry import methods_of, with_method_defaults
+from common.cli import parse_config, run_main
+from train.registry import methods_of, with_method_defaults
 from train.config import MamlConfig
 from train.trainer import train
 

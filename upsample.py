@@ -36,11 +36,11 @@ from analysis.endpoints import resolve_index, training_split
 from analysis.figures import save_png
 from analysis.reporting.upsampling import upsample_sheet
 from analysis.scoring.evaluate import psnr
-from cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
+from common.cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from data.images import lanczos_resize, load_images
 from data.split import unseen_source
-from errors import UserError
-from runfolder import check_reuse, claim
+from common.errors import UserError
+from common.runfolder import check_reuse, claim
 
 
 @dataclass
@@ -63,7 +63,7 @@ def main(argv=None) -> dict:
     if cfg.input and cfg.icons:
         raise UserError("--input and --icons both name the images to upsample: pass one of them")
     out = check_out_folder(cfg.out)
-    check_reuse(out, "upsample")  # a rerun replaces its own files, never a stranger's (runfolder.py)
+    check_reuse(out, "upsample")  # a rerun replaces its own files, never a stranger's (common/runfolder.py)
     inr = api.load(cfg.ckpt, cfg.device, steps=encode_steps(cfg.steps))
     # A file below --res has no true --res version, only its own Lanczos upscale: shown, not scored.
     enc, truth, true, rows = file_rows(inr, cfg.input, cfg.res) if cfg.input else icon_rows(inr, cfg.icons, cfg.res)

@@ -8,7 +8,7 @@ import torch
 from data.images import ImageSet, load_images
 from data.pixels import heldout_mask
 from data.split import train_split
-from errors import UserError
+from common.errors import UserError
 from models.method import Method, Rep
 
 

@@ -26,7 +26,7 @@ from PIL import Image, ImageOps
 from analysis.endpoints import resolve_index, training_set
 from data.decode import square_resize, to_rgb
 from data.images import IMAGE_SUFFIXES, ImageSet, load_files, load_folder
-from errors import UserError
+from common.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,12 @@ from analysis.interpolation.similarity import choose_measure, pixel_psnr, rep_si
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.scoring.evaluate import encode_all, render_all
 from api.inputs import Inputs, TrainingImages, read_inputs
-from cli import resolve_device
+from common.cli import resolve_device
 from data.images import check_resolution
-from errors import UserError
+from common.errors import UserError
 from models.method import Method, Rep
 from train.checkpoint import method_from_checkpoint
+from train.prior import load_prior, prior_path
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Model:
         self.training = TrainingImages(checkpoint)
         self.warps = WarpCache()                 # a pair's warp is fitted once, shared by warp and aligned
         self._modes: list[str] | None = None
+        self._prior: tuple[Path, torch.nn.Module] | None = None  # (its file, the loaded prior), on first sample()
         self.steps = steps
 
     @property
@@ -204,6 +206,29 @@ class Model:
             raise UserError(f"{which} holds {len(enc)} images ({', '.join(enc.names[:3])}"
                             f"{', ...' if len(enc) > 3 else ''}): pass one image file, not a folder")
         return enc
+
+    # ------------------------------------------------------------------ sample
+
+    def prior(self, prior: str | Path | None = None) -> torch.nn.Module:
+        """The prior over latent grids (models/prior.GridFlow), loaded once: `prior`, or the file beside the checkpoint."""
+        if self.kind != "modulated":
+            raise UserError(f"sampling draws latent grids of modulated, and this model is {self.kind}: load a modulated "
+                            "checkpoint (e.g. checkpoints/modulated.pt)")
+        path = Path(prior) if prior is not None else prior_path(self.path or Path("."))
+        if self._prior is None or self._prior[0] != path:
+            self._prior = (path, load_prior(path, self.checkpoint, next(self.method.parameters()).device))
+        return self._prior[1]
+
+    def sample(self, n: int = 16, seed: int = 0, size: int | None = None, prior: str | Path | None = None,
+               steps: int = 25) -> torch.Tensor:
+        """n new icons from the prior over the latent grids (`modulated` only): (n, 3, size, size) on CPU in
+        [0, 1]. prior: the prior file (default `<checkpoint name>_prior.pt` beside the checkpoint, as shipped);
+        steps: Heun steps from noise to a grid. The same seed gives the same icons on any device."""
+        flow = self.prior(prior)
+        generator = torch.Generator().manual_seed(seed)
+        noise = torch.randn(n, flow.channels, flow.grid, flow.grid, generator=generator)  # (n, C, G, G), on the CPU
+        grids = flow.sample(n, steps=steps, noise=noise)  # (n, C, G, G)
+        return self.render(Rep(latent=grids.flatten(1)), size)
 
     # ------------------------------------------------------------------ similarity
 

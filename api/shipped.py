@@ -18,7 +18,7 @@ from pathlib import Path
 from analysis.scoring.evaluate import psnr
 from api.model import Model, load
 from data.images import load_images
-from errors import UserError
+from common.errors import UserError
 from train.checkpoint import read_checkpoint, save_checkpoint
 
 FOLDER = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -113,6 +113,6 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    from cli import run_main
+    from common.cli import run_main
 
     run_main(main)

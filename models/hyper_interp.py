@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from data.augment import change_batch, draw_changes_on
-from errors import UserError
+from common.errors import UserError
 from data.pixels import pixel_grid, to_pixels
 from models.hypernet import HyperINR
 from models.method import Rep, rgb_from_output

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from registry import TINY, spec
+from train.registry import TINY, spec
 from train.config import method_config
 
 

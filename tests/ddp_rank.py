@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 import train.trainer
-from errors import UserError
+from common.errors import UserError
 
 runs = []
 original_init = train.trainer.Run.__init__

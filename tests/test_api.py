@@ -13,7 +13,7 @@ from tiny_runs import BAD_KINDS, ODD_KINDS, RES, train_tiny, write_file
 import api
 from analysis.endpoints import encode_images
 from data.images import load_images
-from errors import UserError
+from common.errors import UserError
 
 METHODS = ("modulated", "maml", "local")
 

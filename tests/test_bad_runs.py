@@ -11,8 +11,8 @@ from conftest import one_line_error, tiny_flags, write_shapes
 
 import interpolate
 import train_hyper
-from cli import run_main
-from errors import UserError
+from common.cli import run_main
+from common.errors import UserError
 from train import memory
 from train.checkpoint import load_checkpoint
 from train.config import HyperConfig
@@ -87,7 +87,7 @@ def test_activations_too_large_name_batch_and_pixels(monkeypatch):
 
 
 def test_the_estimate_counts_parameters_exactly_and_leaves_the_random_stream_alone():
-    from registry import METHODS, build_method
+    from train.registry import METHODS, build_method
     from tests.conftest import tiny_config
 
     for name in METHODS:

@@ -1,4 +1,4 @@
-"""codecs_curve.py: the JPEG / WebP reference curves rise with quality, a float16 latent decodes as its
+"""experiments/codecs_curve.py: the JPEG / WebP reference curves rise with quality, a float16 latent decodes as its
 float32 one, and the script end to end on a tiny trained checkpoint and a scaling.json."""
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-import codecs_curve
+from experiments import codecs_curve
 import train_hyper
 from analysis.scoring.evaluate import psnr
 from data.images import load_images
-from errors import UserError
+from common.errors import UserError
 from models.method import Rep
 from models.modulated import ModulatedINR
 from models.siren import SirenConfig

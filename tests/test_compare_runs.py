@@ -6,7 +6,7 @@ import json
 import pytest
 
 from analysis.reporting.compare_runs import NOISE_DB, compare, main
-from cli import run_main
+from common.cli import run_main
 
 
 def summary(**scores) -> dict:

@@ -1,12 +1,12 @@
-"""compute_curve.py on two synthetic finished runs: its table, its figure, and one-line refusals."""
+"""experiments/compute_curve.py on two synthetic finished runs: its table, its figure, and one-line refusals."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-import compute_curve
-from errors import UserError
+from experiments import compute_curve
+from common.errors import UserError
 
 
 def _run(folder, model: str, minutes: float, final: float) -> None:

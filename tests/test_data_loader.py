@@ -8,7 +8,7 @@ from PIL import Image
 
 from data.images import load_images
 from data.pixels import heldout_mask, pixel_grid, to_images, to_pixels
-from errors import UserError
+from common.errors import UserError
 
 
 def test_folder_loads_any_mode_and_size(tmp_path):

@@ -16,7 +16,7 @@ from analysis.scoring.evaluate import Evaluator
 from data.images import load_images
 from data.pixels import heldout_mask, neighbour_fill
 from models.method import Method, Rep
-from registry import build_method
+from train.registry import build_method
 from train.config import method_config
 
 

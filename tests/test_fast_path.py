@@ -6,7 +6,7 @@ absolute (outputs ~1), gradients within 1e-3 of the largest gradient entry (Batc
 4 images amplifies rounding: the float32 reference itself is 1.5e-4 of that scale away from
 a float64 computation of this case, the fast path 2.8e-4), an Adam step within 1e-6. Whole training runs are not compared step by step: Adam normalizes every
 gradient entry, so rounding noise on an entry whose gradient is ~0 (e.g. a bias feeding
-BatchNorm) moves it by up to lr either way; bench.py compares PSNR curves instead.
+BatchNorm) moves it by up to lr either way; experiments/bench.py compares PSNR curves instead.
 """
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import json
 import pytest
 import torch
 
-import bench
-from errors import UserError
+from experiments import bench
+from common.errors import UserError
 from models.encoder import ConvSetEncoder
 from models.hypernet import HyperINR
 from models.siren import SirenConfig
-from registry import build_method
+from train.registry import build_method
 from tests.conftest import tiny_config
 from train.fast import keep_freed_memory, make_optimizer
 from train.health import LossGuard
@@ -48,7 +48,7 @@ def test_fast_hypernetwork_matches_eager_forward_and_gradients():
     torch.manual_seed(0)
     ref = HyperINR(SirenConfig(hidden=16, hidden_layers=2), "conv", num_images=4, latent_dim=8, hyper_hidden=16)
     fast = copy.deepcopy(ref)
-    fast.latent_source.channels_last = True  # what registry.py builds from a config with fast=True
+    fast.latent_source.channels_last = True  # what train/registry.py builds from a config with fast=True
     assert build_method(tiny_config("hyper", fast=True), 4).latent_source.channels_last
     batch = tiny_batch()
     pred_r, pen_r, grads_r = forward_and_grads(ref, batch)

@@ -12,10 +12,10 @@ import math
 
 import pytest
 
-import bench
-import compare_encodings
+from experiments import bench
+from experiments import compare_encodings
 import interpolate
-import scaling
+from experiments import scaling
 import similarity
 import study
 import train_hyper
@@ -23,9 +23,9 @@ import train_maml
 import upsample
 from analysis.interpolation import calibrate_paths, known_midpoints
 from analysis.reporting import contact_sheet
-from cli import flag_choices, flag_range, run_main
+from common.cli import flag_choices, flag_range, run_main
 from models.modulated import MODULATIONS
-from registry import methods_of
+from train.registry import methods_of
 from train.config import HyperConfig, MamlConfig
 
 # script -> (its config, the choices its main passes to parse_config)

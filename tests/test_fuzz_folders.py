@@ -20,7 +20,7 @@ from conftest import tiny_flags
 from PIL import Image
 
 import train_hyper
-from cli import run_main
+from common.cli import run_main
 
 MODES = {"PNG": ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"), "JPEG": ("L", "RGB", "CMYK"), "GIF": ("P", "L")}
 SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif"}

@@ -9,12 +9,12 @@ import pytest
 import torch
 from conftest import one_line_error, tiny_config
 
-import cli
+from common import cli
 import study
 import train_maml
 from data.augment import KINDS, RANGES, change_batch, draw_changes_on, mirror_and_turn
 from data.pixels import heldout_mask, neighbour_fill
-from errors import UserError
+from common.errors import UserError
 from train import gpu_check
 from train.checkpoint import capture_rng, restore_rng
 from train.clock import StepClock, device_sync

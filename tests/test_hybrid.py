@@ -15,7 +15,7 @@ from meta.adapt import adapt, masked_mse
 from meta.hyper_maml import HyperMamlINR, adapt_each
 from meta.maml import MamlINR
 from models.hypernet import HyperINR
-from registry import build_method
+from train.registry import build_method
 from tests.conftest import tiny_config, tiny_flags
 from tests.maml_reference import TINY, toy_images, write_pngs
 from train.checkpoint import method_from_checkpoint

@@ -10,8 +10,8 @@ from analysis.interpolation import known_midpoints as km
 from analysis.interpolation.method_benchmark import MODES, endpoint_psnr, known_midpoint_scores, reference_scores, table
 from data.augment import as_tensor, change_batch, draw_changes, hue_rotate_batch, warp_batch
 from data.transforms import State, hue_rotate, warp
-from errors import UserError
-from registry import build_method
+from common.errors import UserError
+from train.registry import build_method
 from tests.conftest import tiny_config, tiny_flags
 from train.checkpoint import method_from_checkpoint
 

@@ -21,9 +21,9 @@ from analysis.interpolation.blend import (
     slerp,
 )
 from analysis.interpolation.similarity import weight_similarity
-from errors import UserError
+from common.errors import UserError
 from models.method import Rep
-from registry import build_method
+from train.registry import build_method
 from tests.conftest import tiny_config
 from train.checkpoint import method_from_checkpoint
 

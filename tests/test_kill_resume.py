@@ -20,7 +20,7 @@ import torch
 from conftest import write_shapes
 
 import train_hyper
-from registry import build_method
+from train.registry import build_method
 from train.checkpoint import capture_rng, load_checkpoint, save_checkpoint
 from train.sampler import PixelSampler
 

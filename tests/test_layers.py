@@ -1,4 +1,4 @@
-"""Imports flow one way: errors <- data <- models <- meta <- analysis / registry <- train <- api <- scripts.
+"""Imports flow one way: common <- data <- models <- meta <- analysis <- train <- api <- scripts and experiments.
 
 Inside analysis/ the same rule holds between its subpackages: the shared modules
 (analysis.figures, analysis.endpoints) <- scoring <- interpolation <- reporting.
@@ -13,9 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Lower number = lower layer. A module may import its own layer and the layers below it.
-LAYERS = {"errors": 0, "cli": 0, "runfolder": 0, "data": 1, "models": 2, "meta": 3, "analysis": 4, "registry": 4,
-          "train": 5, "api": 6}
-SCRIPT_LAYER = 7  # top-level scripts: train_hyper.py, study.py, ...
+LAYERS = {"common": 0, "data": 1, "models": 2, "meta": 3, "analysis": 4, "train": 5, "api": 6, "experiments": 7}
+SCRIPT_LAYER = 7  # top-level scripts: train_hyper.py, study.py, ...; experiments/ (measurement scripts) alike
 # analysis/ by reader; a module directly in analysis/ is shared by all three (sublayer 0).
 ANALYSIS_LAYERS = {"scoring": 1, "interpolation": 2, "reporting": 3}
 ANALYSIS_SHARED = {"analysis", "analysis.figures", "analysis.endpoints"}

@@ -105,7 +105,7 @@ def test_train_hyper_runs_the_local_method_with_high_resolution_supervision(shap
 def test_upsample_scores_unseen_icons_per_icon_against_lanczos(tmp_path):
     import train_hyper
     import upsample
-    from errors import UserError
+    from common.errors import UserError
 
     out = tmp_path / "run"
     train_hyper.main(["--out", str(out), "--model", "local", "--hr-res", "0", "--hr-supervision", "0",

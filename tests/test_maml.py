@@ -8,7 +8,7 @@ import torch
 import train_maml
 from analysis.figures import make_grid
 from data.pixels import pixel_grid, to_pixels
-from errors import UserError
+from common.errors import UserError
 from meta.adapt import adapt, adapt_batch, adapt_names, masked_mse
 from meta.maml import MamlINR
 from models.method import rgb_from_output

@@ -1,4 +1,4 @@
-"""Nothing a user made is ever deleted (runfolder.py): every script that writes a folder refuses, with one
+"""Nothing a user made is ever deleted (common/runfolder.py): every script that writes a folder refuses, with one
 line and exit code 2, a folder that holds a stranger's files and no marker, whatever --overwrite or
 --resume say, and the files survive. A folder a script made carries the marker and is replaced, resumed
 or rewritten as before."""
@@ -10,18 +10,18 @@ import shutil
 import pytest
 from conftest import tiny_flags, write_shapes
 
-import bench
-import compare_encodings
+from experiments import bench
+from experiments import compare_encodings
 import interpolate
-import midpoint_bench
-import scaling
+from experiments import midpoint_bench
+from experiments import scaling
 import similarity
 import study
 import train_hyper
 import train_maml
 import upsample
-from cli import run_main
-from runfolder import MARKER, holds_files
+from common.cli import run_main
+from common.runfolder import MARKER, holds_files
 
 RUN = ["--res", "12", "--steps", "2", "--minutes", "0", "--hr-res", "0", "--unseen", "", "--eval-every", "1000",
        "--image-every", "1000", "--device", "cpu"]
@@ -99,15 +99,15 @@ def test_compare_encodings_never_writes_into_a_strangers_folder(capsys, stranger
 
 
 def test_result_files_replace_only_their_own(capsys, tmp_path):
-    """bench.py and midpoint_bench.py write one JSON file: a user's file there is kept."""
+    """experiments/bench.py and experiments/midpoint_bench.py write one JSON file: a user's file there is kept."""
     notes = tmp_path / "notes.json"
     notes.write_text('{"mine": 1}')
     line = refused(capsys, bench.main, ["--methods", "", "--hr-rounds", "0", "--out", str(notes)])
-    assert str(notes) in line and "not a result bench.py wrote" in line
+    assert str(notes) in line and "not a result experiments/bench.py wrote" in line
     line = refused(capsys, midpoint_bench.main, ["--out", str(notes)])
-    assert str(notes) in line and "not a result midpoint_bench.py wrote" in line
+    assert str(notes) in line and "not a result experiments/midpoint_bench.py wrote" in line
     assert notes.read_text() == '{"mine": 1}'
-    (tmp_path / "b.md").write_text("my notes")  # bench.py writes its .md beside the JSON
+    (tmp_path / "b.md").write_text("my notes")  # experiments/bench.py writes its .md beside the JSON
     line = refused(capsys, bench.main, ["--methods", "", "--hr-rounds", "0", "--out", str(tmp_path / "b.json")])
     assert str(tmp_path / "b.md") in line and (tmp_path / "b.md").read_text() == "my notes"
     line = refused(capsys, bench.main, ["--methods", "", "--hr-rounds", "0", "--out", str(tmp_path)])

@@ -1,4 +1,4 @@
-"""recipe.py on a tiny model: its table with test-time latent steps and the rate sweep; a rerun
+"""experiments/recipe.py on a tiny model: its table with test-time latent steps and the rate sweep; a rerun
 reuses its runs; a stranger's folder and an unknown variant are refused before any training."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-import recipe
-from errors import UserError
+from experiments import recipe
+from common.errors import UserError
 
 TINY = "--hidden 16 --hidden-layers 1 --batch 8 --pixels 64 --unseen-count 4 --hr-res 0 --track-every 0"
 

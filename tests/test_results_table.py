@@ -72,7 +72,7 @@ def test_steps_from_a_study_folder_fixes_every_budget(tmp_path):
 
     import pytest
 
-    from errors import UserError
+    from common.errors import UserError
 
     (tmp_path / "results.json").write_text(json.dumps({"methods": {"hyper": {"steps": 1595}}}))
     (tmp_path / "runs" / "maml").mkdir(parents=True)

@@ -25,7 +25,7 @@ from PIL import Image
 
 from data.decode import to_rgb
 from data.images import check_resolution, load_images
-from errors import UserError
+from common.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--res", "12", "--hidden", "16", "--hidden-layers", "1", "--latent-dim", "8", "--hyper-hidden", "16",

@@ -16,9 +16,9 @@ import torch
 from conftest import one_line_error
 
 import train_hyper
-from cli import run_main
-from errors import UserError
-from registry import build_method
+from common.cli import run_main
+from common.errors import UserError
+from train.registry import build_method
 from train.checkpoint import (
     capture_rng,
     load_checkpoint,

@@ -1,9 +1,9 @@
-"""scaling.py end to end on tiny models: runs, table, figure; a rerun reuses finished runs."""
+"""experiments/scaling.py end to end on tiny models: runs, table, figure; a rerun reuses finished runs."""
 from __future__ import annotations
 
 import json
 
-import scaling
+from experiments import scaling
 
 TINY = "--hidden 16 --hidden-layers 1 --batch 8 --pixels 64 --unseen-count 4 --hr-res 0 --track-every 0"
 

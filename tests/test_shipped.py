@@ -12,7 +12,7 @@ from conftest import one_line_error, write_shapes
 from tiny_runs import RES, train_tiny
 
 from api.shipped import FOLDER, MANIFEST, main, read_manifest, verify
-from errors import UserError
+from common.errors import UserError
 
 ENTRIES = read_manifest()
 

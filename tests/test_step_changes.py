@@ -8,7 +8,7 @@ import torch
 import train_maml
 from data.augment import hue_rotate_batch, mirror_and_turn
 from data.pixels import heldout_mask, pixel_grid, to_pixels
-from errors import UserError
+from common.errors import UserError
 from train.config import method_config
 from train.trainer import Run
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import train_hyper
-from errors import UserError
+from common.errors import UserError
 from train.checkpoint import load_checkpoint, method_from_checkpoint
 from train.schedule import fix_horizon, lr_factor
 from train.trainer import Run

@@ -17,7 +17,7 @@ from analysis.scoring.evaluate import Evaluator, psnr
 from data.images import lanczos_resize, load_images
 from data.pixels import heldout_mask
 from data.split import holdback_rows, train_split, unseen_source
-from registry import build_method
+from train.registry import build_method
 from tests.make_demo_folder import make_demo_folder
 from train.checkpoint import load_checkpoint
 

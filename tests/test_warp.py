@@ -14,7 +14,7 @@ from analysis.interpolation.warp import Warp, affine_velocity, smoothness
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.interpolation.warp_fit import fit_warp
 from data.pixels import pixel_grid
-from errors import UserError
+from common.errors import UserError
 from analysis.interpolation.blend import interpolation_path
 from models.hypernet import HyperINR
 from models.method import Method, Rep

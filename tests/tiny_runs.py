@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from registry import TINY, spec
+from train.registry import TINY, spec
 
 RES = 12  # the tiny runs' training resolution
 # Every run: 2 steps, no evaluation, no upsampling targets, no unseen images, on the CPU.

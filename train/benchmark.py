@@ -1,9 +1,9 @@
-"""Benchmark workers for bench.py: one process per path, so every ratio is fair.
+"""Benchmark workers for experiments/bench.py: one process per path, so every ratio is fair.
 
 The fast path changes process-wide state (glibc malloc thresholds, train/fast.py) that
 cannot be undone: a heap grown by the fast path also serves the reference's allocations
 later. So the eager reference and the fast path each live in a fresh spawned process, and
-bench.py alternates short segments between them (only one runs at a time): load on the
+experiments/bench.py alternates short segments between them (only one runs at a time): load on the
 shared cores changes slowly compared with a segment, so it cancels in the ratios.
 
 A worker holds one `train.trainer.Run` (the real training step) and answers commands:
@@ -85,7 +85,7 @@ def measure_rates(spec: dict, device: torch.device, repeats: int = 5) -> dict:
 def _serve(conn, cfg, threads: int) -> None:
     """Worker main loop (runs in the spawned process)."""
     torch.set_num_threads(threads)
-    from cli import resolve_device
+    from common.cli import resolve_device
     from train.trainer import Run
 
     device = resolve_device(cfg.device)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 
-from errors import UserError
+from common.errors import UserError
 from models.method import Method
-from registry import build_method
+from train.registry import build_method
 
 FORMAT = 1
 # key -> accepted types; all are written by train.trainer, and a resume needs every one.

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from errors import UserError
+from common.errors import UserError
 from models.hyper_interp import BLENDS
 from models.modulated import MODULATIONS, READS
-from registry import TINY, spec
+from train.registry import TINY, spec
 
 
 @dataclass
@@ -24,7 +24,7 @@ class TrainConfig:
     pixels: int = 512               # pixels per image per step (0 = all training pixels); a quarter of
     #                                 an icon's 2074 training pixels: ~4x the steps per second for the
     #                                 same gradient quality early on (measured: 27 dB at step 400)
-    lr: float = 1e-3                # Adam learning rate (a method may set its own: registry.py)
+    lr: float = 1e-3                # Adam learning rate (a method may set its own: train/registry.py)
     lr_final: float = 0.05          # lr at the end of the budget, as a fraction of --lr (cosine decay,
     #                                 train/schedule.py; 1 = constant)
     warmup: int = 0                 # steps of linear lr warmup before the cosine (train/schedule.py)
@@ -79,7 +79,7 @@ RESUMABLE_CHANGES = {"steps", "minutes", "device", "fast", "resume", "overwrite"
 class HyperConfig(TrainConfig):
     """Train the hypernetwork or the latent-concatenation baseline on a set of images."""
 
-    model: str = "hyper"        # a method of registry.py: "hyper" (latent -> SIREN weights), "concat" (latent as
+    model: str = "hyper"        # a method of train/registry.py: "hyper" (latent -> SIREN weights), "concat" (latent as
     #                             extra input), "perimage" (reference: an independent SIREN per image), ...
     encoder: str = "conv"       # "conv" (set encoder, amortized) or "table" (one code per image)
     latent_dim: int = 128
@@ -88,7 +88,7 @@ class HyperConfig(TrainConfig):
     feature_channels: int = 32  # --model local only: features per input pixel (models/local_features.py)
     # The interpolation loss of hyper_interp (models/hyper_interp.py); other methods ignore these.
     interp_weight: float = 0.0  # weight of the loss on decoded blends vs true in-betweens (0 = off;
-    #                             hyper_interp's own default is in registry.py)
+    #                             hyper_interp's own default is in train/registry.py)
     interp_share: float = 0.25  # fraction of each batch's icons that get a change and an in-between
     interp_pixels: int = 256    # pixels per in-between in that loss (0 = all valid ones)
     # --model modulated only (models/modulated.py): the latent grid and what it modulates
@@ -131,7 +131,7 @@ class MamlConfig(TrainConfig):
     # Adam at 3e-3 diverged in a short test run; 1e-3 learns fast and stayed stable.
     batch: int = 8
     # All observed pixels in the outer loss too: the inner loop already visits every pixel, so
-    # subsampling the outer loss saves little time per step and loses more per step (bench.py,
+    # subsampling the outer loss saves little time per step and loses more per step (experiments/bench.py,
     # 300 s on 2 cores: 25 dB after 88 s with all pixels even on the eager path, 99 s at 512).
     pixels: int = 0
     lr: float = 1e-3

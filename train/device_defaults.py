@@ -14,7 +14,7 @@ would dominate the wall time or end the run early:
                              launches
 
 A value changes only in a fresh run on CUDA, only where no flag set it and the field still
-holds its script's default (a method's own default, e.g. registry.py's, or a test's tiny size
+holds its script's default (a method's own default, e.g. train/registry.py's, or a test's tiny size
 is kept). A resumed run keeps its checkpoint's values. The figures are reasoned from the CPU
 costs, not measured on a GPU (docs/gpu.md).
 """

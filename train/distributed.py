@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from errors import UserError
+from common.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The fast training path (`--fast`, on by default) and pinned/asynchronous device copies.
 
 Every part was measured against the eager reference (`--no-fast`) on the 2-core CPU
-(bench.py prints the ratios), and none changes the arithmetic beyond float rounding:
+(experiments/bench.py prints the ratios), and none changes the arithmetic beyond float rounding:
 
 1. glibc malloc keeps freed large blocks (CPU). Activations of B x P x 64 floats (59 MB for
    100 icons at all 2074 training pixels) exceed glibc's mmap threshold (at most 32 MB), so
@@ -14,7 +14,7 @@ Every part was measured against the eager reference (`--no-fast`) on the 2-core 
    rounding (1e-7 after 50 steps). On CUDA it also lets train.health skip a bad step
    without a host sync.
 3. Channels-last input to the conv encoder (ConvSetEncoder(channels_last=True), set at
-   construction from the config's `fast` by registry.py): oneDNN's NHWC kernels, ~20% faster
+   construction from the config's `fast` by train/registry.py): oneDNN's NHWC kernels, ~20% faster
    fwd+bwd on CPU.
 Measured and NOT used: torch.compile of the SIREN forward (5-35 s compile per process, 5-10%
 on the default step once 1-3 are on; needs a working C++ toolchain and Python headers

@@ -1,7 +1,7 @@
 """The GPU path, checked on a GPU in a few minutes: `python -m train.gpu_check [--out DIR]`.
 
 On a machine with a CUDA GPU it prints:
-  1. per method of registry.py at its default size (GPU defaults applied, train/device_defaults.py):
+  1. per method of train/registry.py at its default size (GPU defaults applied, train/device_defaults.py):
      ms per training step, host syncs per step (torch.cuda.set_sync_debug_mode counts them),
      and peak GPU memory;
   2. `study.py --quick --device cuda`: its exit code and seconds;
@@ -27,8 +27,8 @@ import torch
 
 from analysis.endpoints import training_set
 from analysis.scoring.evaluate import encode_all
-from cli import resolve_device
-from registry import METHODS, spec
+from common.cli import resolve_device
+from train.registry import METHODS, spec
 from train.checkpoint import method_from_checkpoint
 from train.config import method_config
 from train.device_defaults import for_device

@@ -32,7 +32,7 @@ from typing import Callable
 
 import torch
 
-from errors import UserError
+from common.errors import UserError
 
 MAX_MSE = 10.0
 WARM = 20           # steps before the spike test starts (the first losses fall fast)

@@ -5,7 +5,7 @@ RuntimeError traceback (or, worse, the machine swaps). The check runs before the
 built and compares an estimate with the memory that is free now:
 
 * parameters: counted by building the method on the meta device (no storage) with its
-  in-place initializers skipped, so every method of registry.py is counted exactly without
+  in-place initializers skipped, so every method of train/registry.py is counted exactly without
   knowing its layout (the meta device's own init kernels would first import torch's compiler
   stack: 5 s); x 16 bytes for float32 weights, gradients and Adam's two moments;
 * one step's activations, from the config (a model-free estimate, on the low side so that
@@ -33,10 +33,10 @@ from pathlib import Path
 import torch
 from torch.overrides import TorchFunctionMode
 
-from errors import UserError
+from common.errors import UserError
 from models.method import Method
 from models.siren import Siren
-from registry import build_method, siren_config
+from train.registry import build_method, siren_config
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RN
 
 `Run` holds one run's state and takes one step; `train` is the loop around it (the
 folder, checkpoints, when to evaluate), and `train.report.Report` what rank 0 shows and
-writes (progress bar, TensorBoard, evaluations, metrics.json); bench.py times the very same
+writes (progress bar, TensorBoard, evaluations, metrics.json); experiments/bench.py times the very same
 `Run.step`. Under
 torchrun each process takes its shard of every batch (train/distributed.py) and only rank
 0 writes. The host reads the loss only every 10 steps (and at evaluation/checkpoints), so
@@ -26,16 +26,16 @@ from pathlib import Path
 
 import torch
 
-from cli import check_out_folder, resolve_device
+from common.cli import check_out_folder, resolve_device
 from data.augment import draw_changes_on, mirror_and_turn
 from data.geometric import changed_views
 from data.images import load_images
 from data.pixels import heldout_mask
 from data.split import train_split
-from errors import UserError
+from common.errors import UserError
 from models.method import Method
-from registry import build_method
-from runfolder import check_replace, check_resume, claim, holds_files
+from train.registry import build_method
+from common.runfolder import check_replace, check_resume, claim, holds_files
 from train.checkpoint import (
     capture_rng,
     check_optimizer_state,
@@ -82,7 +82,7 @@ def param_groups(method: Method, base_lr: float) -> list[dict]:
 
 
 def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
-    """Check --resume / --overwrite against the output folder (runfolder.py: only a folder a script made);
+    """Check --resume / --overwrite against the output folder (common/runfolder.py: only a folder a script made);
     returns (config, checkpoint or None, the checkpoint's method with its weights or None, whether --out
     is to be replaced). Every rank checks; `_train` deletes, once the run's data and model are checked too."""
     out = check_out_folder(cfg.out)
@@ -331,7 +331,7 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
         if main:
             shutil.rmtree(out)
     if main:
-        claim(out, script, dataclasses.asdict(cfg))  # marked from the moment it exists (runfolder.py)
+        claim(out, script, dataclasses.asdict(cfg))  # marked from the moment it exists (common/runfolder.py)
     if ckpt is not None:
         if given & {"steps", "minutes"}:
             run.rebudget()

@@ -29,7 +29,7 @@ import torch
 from analysis.interpolation.blend import blend_rep, check_mode
 from analysis.interpolation.sampling import Sampler, sample_image, white_outside
 from analysis.interpolation.warp import Warp
-from errors import UserError
+from common.errors import UserError
 from models.method import Method, Rep
 
 

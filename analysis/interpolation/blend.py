@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import torch
 
-from errors import UserError
+from common.errors import UserError
 from models.method import Method, Rep
 
 BLEND_MODES = ("pixel", "latent", "weights")

@@ -22,8 +22,8 @@ from analysis.interpolation.known_midpoints import KINDS, BenchmarkConfig, build
 from analysis.scoring.degenerate_paths import DEGENERATE, degenerate_paths
 from analysis.scoring.path_metrics import path_metrics
 from analysis.scoring.ssim import ssim_distance
-from cli import parse_config, run_main
-from errors import UserError
+from common.cli import parse_config, run_main
+from common.errors import UserError
 
 SCORES = ("morph_error", "pdv", "band_energy_error")  # lower is better
 TIMING = ("eased", "retimed")

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 
 from analysis.scoring.ssim import ssim
-from cli import parse_config, run_main
+from common.cli import parse_config, run_main
 from data.augment import KINDS, draw_change
 from data.transforms import State, reduce, render
 

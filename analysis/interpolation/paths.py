@@ -30,7 +30,7 @@ from analysis.interpolation.blend import BLEND_MODES, applicable_modes, interpol
 from analysis.interpolation.morph import morph_frames
 from analysis.interpolation.warp import Warp
 from analysis.interpolation.warp_cache import WarpCache
-from errors import UserError
+from common.errors import UserError
 from models.method import Method, Rep
 
 WARP_MODES = ("warp", "aligned")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from errors import UserError
+from common.errors import UserError
 from models.method import Rep
 from models.siren import Params
 

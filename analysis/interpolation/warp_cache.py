@@ -21,7 +21,7 @@ import torch
 
 from analysis.interpolation.warp import Warp
 from analysis.interpolation.warp_fit import fit_warp
-from errors import UserError
+from common.errors import UserError
 
 FIELDS = ("pivot", "matrix", "offset", "grid")
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli import OneLineParser, run_main
-from errors import UserError
+from common.cli import OneLineParser, run_main
+from common.errors import UserError
 
 NOISE_DB = 0.8  # the pages' one noise figure: differences under it are ties (results/README.md)
 COLUMNS = {"train_pixels": "train px", "heldout_pixels": "held-out px", "unseen_images": "unseen icons",

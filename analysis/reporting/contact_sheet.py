@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analysis.figures import make_grid, save_png
-from cli import parse_config, run_main
+from common.cli import parse_config, run_main
 from data.images import load_images
 
 

@@ -1,5 +1,5 @@
 """One panel of lines with markers against a (log) x axis, drawn with PIL, with dashed
-horizontal references: the figure of `scaling.py` (unseen PSNR against training icons)."""
+horizontal references: the figure of `experiments/scaling.py` (unseen PSNR against training icons)."""
 from __future__ import annotations
 
 import math

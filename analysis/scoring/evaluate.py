@@ -40,7 +40,7 @@ from analysis.scoring.ssim import ssim
 from data.images import ImageSet, lanczos_resize, load_images
 from data.pixels import UNSEEN_HELDOUT_SEED, heldout_mask, neighbour_fill
 from data.split import train_split, true_rows, unseen_source
-from errors import UserError
+from common.errors import UserError
 from models.method import Method, Rep
 
 log = logging.getLogger(__name__)

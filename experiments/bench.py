@@ -1,9 +1,9 @@
 """Benchmark training and inference: the default fast path against the plain eager reference.
 
-    python bench.py --out runs/bench.json                 # ~30 minutes on 2 CPU cores
-    python bench.py --quick                               # smoke run (seconds)
+    python -m experiments.bench --out runs/bench.json                 # ~30 minutes on 2 CPU cores
+    python -m experiments.bench --quick                               # smoke run (seconds)
 
-Paths, each method at its default configuration (registry.py, train.config.method_config):
+Paths, each method at its default configuration (train/registry.py, train.config.method_config):
     fast   the default: train/fast.py on, --pixels 512 random training pixels per image and step
     ref    the plain eager reference: --no-fast --pixels 0 (every training pixel every step,
            default Adam, default malloc): what a straightforward implementation does
@@ -34,10 +34,10 @@ from pathlib import Path
 
 import torch
 
-from cli import parse_config, run_main, validate
+from common.cli import parse_config, run_main, validate
 from data.pixels import HELDOUT_FRACTION
-from registry import spec
-from runfolder import check_result_file
+from train.registry import spec
+from common.runfolder import check_result_file
 from train.benchmark import Worker, siren_work
 from train.config import check_config, method_config
 
@@ -51,7 +51,7 @@ log = logging.getLogger("bench")
 class BenchConfig:
     """Time training (to 25 and 30 dB), inference and the SIREN step: fast path vs eager reference."""
 
-    methods: str = "hyper,concat,maml,modulated"  # comma-separated methods of registry.py
+    methods: str = "hyper,concat,maml,modulated"  # comma-separated methods of train/registry.py
     max_seconds: float = 300.0          # training-time budget per method and path (the lr schedule's span)
     segment_seconds: float = 10.0       # about this much training between PSNR evaluations
     threads: int = 2                    # torch threads (and OMP_NUM_THREADS) of every worker
@@ -67,7 +67,7 @@ PATHS = {"fast": {"fast": True}, "ref": {"fast": False, "pixels": 0}, "eager": {
 
 
 def bench_config(name: str, bench: BenchConfig, path: str, out: str):
-    """The method's default training config (registry.py) on the bench's device, changed as `path` says (PATHS)."""
+    """The method's default training config (train/registry.py) on the bench's device, changed as `path` says (PATHS)."""
     spec(name)  # a one-line error for an unknown name
     changes = dict(QUICK) if bench.quick else {}
     if bench.quick and name == "maml":
@@ -250,7 +250,7 @@ def main(argv=None) -> dict:
             validate(cfg)
             check_config(cfg)
     if bench.out:
-        check_result_file(Path(bench.out), ("header", "bench"), "bench.py", beside=(".md",))
+        check_result_file(Path(bench.out), ("header", "bench"), "experiments/bench.py", beside=(".md",))
     os.environ["OMP_NUM_THREADS"] = str(bench.threads)  # inherited by the spawned workers
     header = (f"threads: {bench.threads} (torch.set_num_threads, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}) "
               f"on {os.cpu_count()} cores, device {bench.device}, torch {torch.__version__}\n"

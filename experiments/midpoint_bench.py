@@ -1,6 +1,6 @@
 """Score trained methods on the known-midpoint benchmark, beside the model-free references.
 
-    python midpoint_bench.py --ckpt modulated=checkpoints/modulated.pt --ckpt maml=checkpoints/maml.pt \\
+    python -m experiments.midpoint_bench --ckpt modulated=checkpoints/modulated.pt --ckpt maml=checkpoints/maml.pt \\
         --count 20 --steps 0,3,10 --sets unseen --out runs/midpoints/midpoints.json
 
 Two benchmarks (`analysis.interpolation.known_midpoints.build_benchmark`, 48 px, `--count` icons per kind
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from analysis.interpolation.method_benchmark import SETS, benchmark_methods
 from analysis.interpolation.paired import flatten, paired_rows, paired_table
-from cli import OneLineParser, run_main
-from errors import UserError
-from runfolder import check_result_file
+from common.cli import OneLineParser, run_main
+from common.errors import UserError
+from common.runfolder import check_result_file
 from train.checkpoint import method_from_checkpoint
 
 SET_NAMES = {"training": [list(SETS)[0]], "unseen": [list(SETS)[1]], "both": list(SETS)}
@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
         raise UserError(f"--count must be positive, got {args.count}")
     steps = _steps(args.steps)
     if args.out:
-        check_result_file(Path(args.out), ("training", "benchmarks"), "midpoint_bench.py")
+        check_result_file(Path(args.out), ("training", "benchmarks"), "experiments/midpoint_bench.py")
     runs = {}
     for item in args.ckpt:
         if "=" not in item:

@@ -1,6 +1,6 @@
 """Reproduce the SIREN paper's comparison on the icons: ReLU < positional < Fourier < SIREN.
 
-    python compare_encodings.py --out results/encodings
+    python -m experiments.compare_encodings --out results/encodings
 
 Trains the per-image reference (one network per icon, models/per_image.py) with each
 coordinate network for the same number of steps, and writes a table (Markdown, JSON) and a
@@ -17,9 +17,9 @@ import train_hyper
 from analysis.endpoints import encode_images, training_set
 from analysis.figures import make_grid, save_png
 from analysis.scoring.evaluate import render_all
-from cli import check_out_folder, parse_config, run_main
-from errors import UserError
-from runfolder import claim, holds_files
+from common.cli import check_out_folder, parse_config, run_main
+from common.errors import UserError
+from common.runfolder import claim, holds_files
 from train.checkpoint import method_from_checkpoint
 
 VARIANTS = {  # name -> (activation, encoding)

@@ -1,6 +1,6 @@
 """The modulated method's training recipe: variants trained for the same steps, scored alike.
 
-    python recipe.py --out results/recipe          # the variants below, 600 steps each
+    python -m experiments.recipe --out results/recipe          # the variants below, 600 steps each
 
 Each variant is the registry's `modulated` plus a few train_hyper.py flags, trained for --steps
 steps (a step budget, so that runs compare whatever the load of the machine) on icons-all and
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.scoring.inner_steps import inner_step_table
-from cli import parse_config, run_main
+from common.cli import parse_config, run_main
 from data.images import load_images
 from data.split import unseen_source
-from errors import UserError
-from runfolder import check_reuse, claim
-from scaling import COLUMNS, train_run
+from common.errors import UserError
+from common.runfolder import check_reuse, claim
+from experiments.scaling import COLUMNS, train_run
 from train.checkpoint import method_from_checkpoint
 from analysis.endpoints import training_set
 

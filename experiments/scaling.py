@@ -1,6 +1,6 @@
 """How the modulated method's quality on unseen icons grows with its training icons and its size.
 
-    python scaling.py --out results/scaling          # 8 runs of 600 steps, about 30 minutes on 2 CPU cores
+    python -m experiments.scaling --out results/scaling          # 8 runs of 600 steps, about 30 minutes on 2 CPU cores
 
 Data size: `modulated` trained on the first N icons of icons-all (N in --counts; icons-all:100
 is icons100, the exercise's set) with and without geometric changes (--changes), each for the
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import train_hyper
 from analysis.reporting.line_plot import line_figure
-from cli import PROBABILITY, Range, check_out_folder, parse_config, run_main
+from common.cli import PROBABILITY, Range, check_out_folder, parse_config, run_main
 from data.images import load_images
-from errors import UserError
-from registry import spec
-from runfolder import check_reuse, claim
+from common.errors import UserError
+from train.registry import spec
+from common.runfolder import check_reuse, claim
 from train.config import HyperConfig
 
 COLUMNS = {"psnr/train_pixels": "train px", "psnr/heldout_pixels": "held-out px", "psnr/unseen_images": "unseen icons",

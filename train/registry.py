@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
-from errors import UserError
+from common.errors import UserError
 from meta.hyper_maml import HyperMamlINR
 from meta.maml import MamlINR
 from models.hyper_interp import InterpHyperINR
@@ -131,7 +131,7 @@ METHODS: dict[str, MethodSpec] = {
 
 def spec(name: str) -> MethodSpec:
     if name not in METHODS:
-        raise UserError(f"unknown model {name!r}: use a method of registry.py ({', '.join(METHODS)})")
+        raise UserError(f"unknown model {name!r}: use a method of train/registry.py ({', '.join(METHODS)})")
     return METHODS[name]
 
 

@@ -1,6 +1,6 @@
 """Unseen-icon PSNR against training minutes: long runs beside the study's short ones.
 
-    python compute_curve.py --runs runs/modulated_long,runs/maml_long --study results/study --out results/compute
+    python -m experiments.compute_curve --runs runs/modulated_long,runs/maml_long --study results/study --out results/compute
 
 Each run's track.jsonl (analysis/scoring/track.py) gives PSNR on the held-out pixels of the same
 16 tracked unseen icons every --track-every steps, against its training seconds (step time only);
@@ -17,9 +17,9 @@ from pathlib import Path
 
 from analysis.reporting.line_plot import line_figure
 from analysis.scoring.track import read_track
-from cli import parse_config, run_main
-from errors import UserError
-from runfolder import check_reuse, claim
+from common.cli import parse_config, run_main
+from common.errors import UserError
+from common.runfolder import check_reuse, claim
 
 COLUMNS = {"psnr/unseen_images": "unseen icons", "psnr/unseen_heldout_pixels": "unseen held-out px",
            "psnr/unseen_upsample_256": "unseen 256 px", "psnr/train_pixels": "train px",

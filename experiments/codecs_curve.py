@@ -1,7 +1,7 @@
 """The modulated method as a codec: PSNR on unseen icons against bytes per icon, beside JPEG and WebP.
 
-    python codecs_curve.py --checkpoints runs/scaling/grid6x16/ckpt.pt,runs/scaling/grid12x48/ckpt.pt --out runs/codecs
-    python codecs_curve.py --table results/scaling/scaling.json --out runs/codecs    # earlier runs' scores only
+    python -m experiments.codecs_curve --checkpoints runs/scaling/grid6x16/ckpt.pt,runs/scaling/grid12x48/ckpt.pt --out runs/codecs
+    python -m experiments.codecs_curve --table results/scaling/scaling.json --out runs/codecs    # earlier runs' scores only
 
 The icons are the 100 unseen icons every training run scores (icons-large's test split at 48 px,
 `psnr/unseen_images`: all pixels read, all scored). JPEG (optimized Huffman tables, --jpeg-subsampling)
@@ -30,14 +30,14 @@ from PIL import Image, ImageDraw
 from analysis.figures import font
 from analysis.reporting.curves import nice_ticks, tick_text
 from analysis.scoring.evaluate import psnr
-from cli import check_out_folder, parse_config, resolve_device, run_main
+from common.cli import check_out_folder, parse_config, resolve_device, run_main
 from data.images import check_resolution, load_images
 from data.split import unseen_source
-from errors import UserError
+from common.errors import UserError
 from models.method import Rep
 from models.modulated import ModulatedINR
-from registry import spec
-from runfolder import check_reuse, claim
+from train.registry import spec
+from common.runfolder import check_reuse, claim
 from train.checkpoint import method_from_checkpoint
 
 

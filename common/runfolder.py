@@ -2,7 +2,7 @@
 moment the script creates it: {"kind": the script, "config": its flags, "code_version": the git commit,
 "uncommitted_changes": whether tracked files differed from it}.
 
---overwrite and --resume, and a script that writes again into a folder of its own (scaling.py,
+--overwrite and --resume, and a script that writes again into a folder of its own (experiments/scaling.py,
 upsample.py, similarity.py rerun), act only on a folder that carries one. Any other folder with files in
 it is refused with one line naming it, so a typo in --out (a folder of the user's own, their home's
 Documents) never deletes a file, nor mixes a run into it. An empty folder may be used (it gets the marker).
@@ -13,8 +13,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from cli import check_replaceable
-from errors import UserError
+from common.cli import check_replaceable
+from common.errors import UserError
 
 MARKER = ".inr-run.json"
 
@@ -105,8 +105,8 @@ def uncommitted_changes() -> bool | None:
 
 
 def check_result_file(path: Path, keys: tuple[str, ...], script: str, beside: tuple[str, ...] = ()) -> None:
-    """A script whose --out is one result file (bench.py, midpoint_bench.py) replaces only a file it
-    wrote itself: a JSON object with `keys`, and the files with the suffixes `beside` next to it (bench.py's
+    """A script whose --out is one result file (experiments/bench.py, experiments/midpoint_bench.py) replaces only a file it
+    wrote itself: a JSON object with `keys`, and the files with the suffixes `beside` next to it (experiments/bench.py's
     .md) only together with it. Anything else there is refused, the file kept."""
     if path.is_dir():
         raise UserError(f"--out {path} is a folder: {script} writes one JSON file; pass a file path, e.g. runs/{script}.json")

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import torch
 
-from errors import UserError
+from common.errors import UserError
 
 CHOICES = {"activation": ("sine", "relu"), "encoding": ("none", "positional", "fourier")}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from errors import UserError
+from common.errors import UserError
 
 
 def committed_steps(folder: str, names: list[str]) -> dict[str, int]:
