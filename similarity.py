@@ -41,6 +41,8 @@ from analysis.interpolation.similarity import (
 from common.cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from common.errors import UserError
 from common.runfolder import check_reuse, claim
+from data.images import load_images
+from data.split import unseen_source
 
 PSNR_CAP = 100.0  # dB shown for identical images when no pair differs (their PSNR is +inf)
 
@@ -57,6 +59,10 @@ class SimilarityConfig:
     correlate: int = 100              # random pairs over which similarity is correlated with the path score
     frames: int = 9                   # frames of each scored path (the path metrics were calibrated at 9)
     top: int = 10                     # how many most-similar pairs to print
+    pool: int = 0                     # compare only the first N training images (0 = all; icons-all's first 100 are
+    #                                   icons100, the exercise's set)
+    unseen: int = 0                   # compare this many unseen test icons (read whole) instead of training images
+    seed: int = 0                     # of the random pairs the similarity is correlated over (a second draw: 1)
     out: str = "runs/similarity"
     steps: int = steps_field()        # gradient steps on each image's representation when encoding (-1 = as trained:
     #                                   modulated 0, MAML 3); 3 or 10 sharpen modulated's reading (docs/modulated.md)
@@ -71,10 +77,15 @@ def main(argv=None) -> dict:
     check_reuse(out, "similarity")  # a rerun replaces its own files, never a stranger's (common/runfolder.py)
     inr = api.load(cfg.ckpt, cfg.device, steps=encode_steps(cfg.steps))
     method = inr.method
+    if cfg.images and cfg.unseen:
+        raise UserError("--images and --unseen both name the images to compare: pass one of them")
     if cfg.images:  # your own files, read whole; else the training images through their observed pixels
         enc = inr.encode([Path(p.strip()) for p in cfg.images.split(",") if p.strip()])
+    elif cfg.unseen:
+        enc = inr.encode(unseen_icons(inr, cfg.unseen))
     else:
-        enc = inr.encode(list(range(len(inr.training.names))))
+        count = len(inr.training.names)
+        enc = inr.encode(list(range(min(cfg.pool, count) if cfg.pool else count)))
     names, rep = enc.names, enc.rep
     if len(names) < 2:
         given = f"--images {cfg.images} holds" if cfg.images else f"{cfg.ckpt} was trained on"
@@ -106,7 +117,7 @@ def main(argv=None) -> dict:
         frames = interpolation_path(method, rep.select(i), rep.select(j), ts, blend, inr.res)  # (T, 3, r, r)
         return path_metrics(frames, ts)["morph_error"]
 
-    corr = correlate(chosen, score, cfg.correlate)
+    corr = correlate(chosen, score, cfg.correlate, cfg.seed)
     scatter_png(corr["similarity"], corr["score"], out / "similarity_vs_morph_error.png",
                 f"{measure} similarity vs morph error of the {blend} blend, rho = {corr['spearman']:.2f} "
                 f"({corr['count']} pairs)", xlabel=f"{measure.removesuffix('s')} similarity (cosine)", ylabel="morph error (lower = better)")
@@ -119,6 +130,9 @@ def main(argv=None) -> dict:
     for m in torch.argsort(sim_flat, descending=True)[:cfg.top].tolist():
         a, b = int(iu[0, m]), int(iu[1, m])
         print(f"  {sim_flat[m]:+.3f}  {names[a]} ({a}) ~ {names[b]} ({b})   pixel PSNR {pix[a, b]:.1f} dB")
+    low, high = corr["ci95"]
+    print(f"Spearman rho of {measure} similarity with the morph error over {corr['count']} random pairs (seed "
+          f"{cfg.seed}): {corr['spearman']:+.2f}, 95% interval [{low:+.2f}, {high:+.2f}]")
     print(f"rule: {rule}\nchosen pairs:")
     for p in pairs:
         p["pixel_psnr"] = float(pix[p["a"], p["b"]])  # inf for identical images, null in pairs.json
@@ -132,15 +146,25 @@ def main(argv=None) -> dict:
         labels = [f"{p['kind']}, similarity {p['similarity']:+.2f}\n{p['a']['name']}\n{p['b']['name']}" for p in pairs]
         save_png(label_rows(grid, labels, row_height=98), out / "pairs.png")  # the margin fits the names
     result = {"ckpt": str(cfg.ckpt), "model": inr.kind, "images": cfg.images, "measure": measure, "rule": rule,
-              "blend_scored": blend, "spearman": corr["spearman"], "correlated_pairs": corr["count"],
+              "blend_scored": blend, "spearman": corr["spearman"], "spearman_ci95": corr["ci95"],
+              "correlated_pairs": corr["count"], "seed": cfg.seed,
               "significant": corr["significant"], "pairs": pairs, "order": order.tolist()}
     out.mkdir(parents=True, exist_ok=True)
     # Strict JSON: inf (identical images) and nan (a correlation over one pair) are written as null.
     strict = [{**p, "pixel_psnr": finite_or_none(p["pixel_psnr"])} for p in pairs]
-    (out / "pairs.json").write_text(json.dumps({**result, "pairs": strict, "spearman": finite_or_none(corr["spearman"])},
+    (out / "pairs.json").write_text(json.dumps({**result, "pairs": strict, "spearman": finite_or_none(corr["spearman"]),
+                                                "spearman_ci95": [finite_or_none(v) for v in corr["ci95"]]},
                                                indent=2, allow_nan=False))
     print(f"wrote {out}")
     return result
+
+
+def unseen_icons(inr: api.Model, count: int) -> torch.Tensor:
+    """The first `count` icons of the checkpoint's unseen split (icons-large's test icons for the bundled sets)."""
+    source = unseen_source(inr.config["data"], inr.config.get("unseen", "auto"))
+    if source is None:
+        raise UserError(f"{inr.config['data']} has no unseen split: pass --images with your own files instead of --unseen")
+    return load_images(source[0], inr.res, split=source[1]).images[:count]
 
 
 def finite_or_none(value: float) -> float | None:

@@ -54,7 +54,7 @@ RANGES = {
     **{name: Range(1) for name in (  # counts and sizes of which 0 cannot be meant
         "steps", "batch", "res", "eval_every", "image_every", "ckpt_every", "hidden", "latent_dim", "hyper_hidden",
         "feature_channels", "interp_res", "grid", "grid_channels", "render_res", "threads", "siren_rounds",
-        "midpoint_count", "shown", "count", "cols")},
+        "midpoint_count", "shown", "count", "cols", "n", "width", "sample_steps", "walk_frames")},
     **{name: Range(0, open_low=True) for name in (  # rates and spans: a finite number > 0
         "lr", "latent_lr", "inner_lr", "w0", "max_seconds", "segment_seconds")},
     "seed": Range(-math.inf),

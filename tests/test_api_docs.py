@@ -33,6 +33,18 @@ def test_the_api_page_runs_as_written(tmp_path, monkeypatch, capsys):
         drawing(40, seed=k).save(tmp_path / name)
     for name in folders:
         write_shapes(tmp_path / name, count=4, seed=3)
+    if "sample(" in code:  # a prior beside the checkpoint, where model.sample looks for it (untrained: v = 0)
+        import torch
+
+        from models.prior import GridFlow
+        from train.checkpoint import load_checkpoint
+        from train.prior import prior_path
+
+        path = tmp_path / ckpt
+        cfg = load_checkpoint(path)["config"]
+        flow = GridFlow(cfg["grid_channels"], cfg["grid"], width=8)
+        torch.save({"kind": "grid_flow", "shape": [flow.channels, flow.grid, flow.width], "model": flow.state_dict()},
+                   prior_path(path))
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "docs/api.md", "exec"), {})  # noqa: S102 (the page's own code)
     for name in outputs:

@@ -21,6 +21,8 @@ import study
 import train_hyper
 import train_maml
 import upsample
+import sample
+import train_prior
 from analysis.interpolation import calibrate_paths, known_midpoints
 from analysis.reporting import contact_sheet
 from common.cli import flag_choices, flag_range, run_main
@@ -36,6 +38,8 @@ SCRIPTS = {
     scaling: (scaling.ScalingConfig, {}),
     interpolate: (interpolate.InterpolateConfig, {"pixel_source": ("render", "truth")}),
     upsample: (upsample.UpsampleConfig, {}),
+    sample: (sample.SampleConfig, {}),
+    train_prior: (train_prior.PriorConfig, {}),
     similarity: (similarity.SimilarityConfig, {"measure": ("auto", "latent", "weights", "pixel")}),
     bench: (bench.BenchConfig, {"device": ("cpu", "cuda", "auto")}),
     compare_encodings: (compare_encodings.EncodingsConfig, {}),

@@ -20,6 +20,8 @@ import study
 import train_hyper
 import train_maml
 import upsample
+import sample
+import train_prior
 from common.cli import run_main
 from common.runfolder import MARKER, holds_files
 
@@ -89,6 +91,17 @@ def test_interpolate_upsample_similarity_never_touch_a_strangers_folder(capsys, 
     for main in (upsample.main, similarity.main):
         line = refused(capsys, main, ckpt)
         assert str(stranger) in line and f"no {MARKER}" in line
+    assert intact(stranger)
+
+
+def test_sampling_and_the_prior_never_touch_a_strangers_folder(capsys, stranger, tiny_run):
+    _, run = tiny_run
+    ckpt = ["--ckpt", str(run / "ckpt.pt"), "--device", "cpu", "--out", str(stranger)]
+    line = refused(capsys, sample.main, ckpt)
+    assert str(stranger) in line and f"no {MARKER}" in line
+    assert "already exists" in refused(capsys, train_prior.main, ckpt)
+    line = refused(capsys, train_prior.main, [*ckpt, "--overwrite"])
+    assert str(stranger) in line
     assert intact(stranger)
 
 

@@ -92,17 +92,58 @@ def test_glance_tables_are_computed_from_the_committed_runs():
 
 
 def test_benchmark_tables_are_the_benchmarks():
-    tables = (ROOT / "results" / "bench" / "bench.md").read_text().strip()
-    assert tables in DOC_PAGES["performance.md"], "docs/performance.md differs from results/bench/bench.md"
+    """The bench was made by earlier code (results/archive/bench/): the page shows its tables
+    verbatim and says that its `modulated` rows are the earlier 12 x 12 x 16 model."""
+    tables = (ROOT / "results" / "archive" / "bench" / "bench.md").read_text().strip()
+    page = DOC_PAGES["performance.md"]
+    assert tables in page, "docs/performance.md differs from results/archive/bench/bench.md"
+    assert "results/archive/bench/bench.md" in page and "12 x 12 x 16" in page, (
+        "docs/performance.md must cite results/archive/bench/bench.md and label its modulated rows "
+        "as the earlier 12 x 12 x 16 model")
+
+
+# results/README.md lists the folders made by earlier code under this heading, one line each.
+ARCHIVE_HEADING = "## archive/ (earlier code: kept for the record, not quoted as current)"
 
 
 def test_every_cited_run_is_committed_and_listed():
-    cited = set(re.findall(r"results/([a-z0-9_]+)/", README + DOCS))
+    """Every results folder a page cites is committed; every current folder is listed in
+    results/README.md's main part, every folder of results/archive/ in its archive section (with
+    the commit its code was at) and not among the current ones."""
+    cited = set(re.findall(r"results/((?:archive/)?[a-z0-9_]+)/", README + DOCS))
     assert "study" in cited
     for run in cited:
         assert (ROOT / "results" / run).is_dir(), f"results/{run}/ is cited but not committed"
-    for run in (p.name for p in (ROOT / "results").iterdir() if p.is_dir()):
-        assert f"`{run}/`" in RESULTS_README, f"results/README.md does not say where results/{run}/ came from"
+    assert ARCHIVE_HEADING in RESULTS_README, f"results/README.md has no section {ARCHIVE_HEADING!r}"
+    current, archive = RESULTS_README.split(ARCHIVE_HEADING)
+    assert re.search(r"\n## ", archive) is None, "the archive section must be the last of results/README.md"
+    for run in (p.name for p in (ROOT / "results").iterdir() if p.is_dir() and p.name != "archive"):
+        assert f"`{run}/`" in current, f"results/README.md does not say where results/{run}/ came from"
+    archived = sorted(p.name for p in (ROOT / "results" / "archive").iterdir() if p.is_dir())
+    assert archived, "results/archive/ holds no folder"
+    for run in archived:
+        lines = [line for line in archive.splitlines() if line.startswith(f"| `archive/{run}/`")]
+        assert len(lines) == 1, f"results/README.md's archive section does not give results/archive/{run}/ one line"
+        assert re.search(r"`[0-9a-f]{7,40}`", lines[0]), f"results/README.md gives no code version for archive/{run}/"
+        assert f"`{run}/`" not in current, f"results/README.md lists the archived {run}/ among the current runs"
+
+
+def archive_sections_unlabelled(text: str) -> list[str]:
+    """The sections of a page that cite a folder of results/archive/ without saying that an
+    earlier version of the code made it (the first line of each)."""
+    return [section.splitlines()[0] for section in re.split(r"\n(?=#{1,3} )", text)
+            if "results/archive/" in section and "earlier version of the code" not in section]
+
+
+def test_archived_runs_are_quoted_as_the_earlier_codes():
+    """A number of results/archive/ is quoted only as what an earlier version of the code measured."""
+    assert archive_sections_unlabelled("## A\n\nIt scored 15.66 dB (`results/archive/hyper_icons_large/`).") == ["## A"]
+    assert archive_sections_unlabelled("## A\n\nAn earlier version of the code measured 15.66 dB "
+                                       "(`results/archive/hyper_icons_large/`).\n\n## B\n\n28.85 dB") == []
+    for name, text in {"README.md": README, **DOC_PAGES}.items():
+        unlabelled = archive_sections_unlabelled(text)
+        assert not unlabelled, (f"{name}: {unlabelled} cite results/archive/ without saying "
+                                "\"an earlier version of the code\" measured it")
 
 
 def test_no_work_log_wording():

@@ -71,7 +71,16 @@ def correlate(similarity: torch.Tensor, score: Callable[[int, int], float], coun
             scores.append(s)
     rho = spearman(torch.tensor(sims), torch.tensor(scores)) if len(pairs) > 1 else float("nan")
     return {"pairs": pairs, "similarity": sims, "score": scores, "spearman": rho, "count": len(pairs),
-            "significant": significant(rho, len(pairs))}
+            "significant": significant(rho, len(pairs)), "ci95": spearman_interval(rho, len(pairs))}
+
+
+def spearman_interval(rho: float, n: int) -> list[float]:
+    """The 95% interval of a Spearman rho over n pairs: Fisher's z with the standard error 1.06 / sqrt(n - 3)
+    of Fieller, Hartley & Pearson (1957) for rank correlations; [nan, nan] below 4 pairs."""
+    if n < 4 or not math.isfinite(rho):
+        return [float("nan"), float("nan")]
+    z, half = math.atanh(max(min(rho, 0.999999), -0.999999)), 1.96 * 1.06 / math.sqrt(n - 3)
+    return [math.tanh(z - half), math.tanh(z + half)]
 
 
 def choose_pairs(similarity: torch.Tensor, rho: float, n: int, higher_is_better: bool, count: int = 3,
