@@ -82,11 +82,12 @@ def verify(entry: dict, folder: Path = FOLDER) -> float:
 
 
 def ship(src: Path, dst: Path) -> None:
-    """Write checkpoint `src` to `dst` without the optimizer's moments: what a user needs to encode,
-    render and blend (a shipped checkpoint is for use; resuming its training needs the run's own)."""
+    """Write checkpoint `src` to `dst` without the optimizer's moments, and with only the weights that are
+    used (the weight average, where the run kept one): what a user needs to encode, render and blend (a
+    shipped checkpoint is for use; resuming its training needs the run's own)."""
     if dst.exists():
         raise UserError(f"--ship {dst} exists: remove it first or pass another path")
-    state = read_checkpoint(src)
+    state = {k: v for k, v in read_checkpoint(src).items() if k not in ("train_model", "ema_updates")}
     save_checkpoint(dst, {**state, "optimizer": {}})
 
 

@@ -43,6 +43,19 @@ def _read(folder: Path) -> tuple[dict, tuple[dict, list[dict]]]:
     return json.loads(metrics.read_text()), read_track(track)
 
 
+def largest_dip(track: list[dict], key: str = "unseen_heldout_pixels", after: float = 0.1) -> float | None:
+    """The most a tracked curve fell below its own running best, counted after the first `after` of its steps (dB)."""
+    points = [(r["step"], r[key]) for r in track if key in r]
+    if len(points) < 2:
+        return None
+    best, dip, start = -float("inf"), 0.0, after * points[-1][0]
+    for step, value in points:
+        best = max(best, value)
+        if step >= start:
+            dip = max(dip, best - value)
+    return dip
+
+
 def main(argv=None) -> dict:
     cfg, _ = parse_config(ComputeConfig, argv)
     runs = {Path(r.strip()) for r in cfg.runs.split(",") if r.strip()}
@@ -62,8 +75,9 @@ def main(argv=None) -> dict:
                       if r.get("train_seconds") and "unseen_heldout_pixels" in r]
               for label, (_, (_, track)) in found.items()}
     rows = [{"run": label, "steps": m["step"], "minutes": round(m["train_seconds"] / 60, 1),
-             "threads": m.get("threads"), **{name: m.get(key) for key, name in COLUMNS.items()}}
-            for label, (m, _) in found.items()]
+             "threads": m.get("threads"), **{name: m.get(key) for key, name in COLUMNS.items()},
+             "largest dip": largest_dip(track)}
+            for label, (m, (_, track)) in found.items()]
     header = next(iter(found.values()))[1][0]  # the tracked icons are the same in every run on this data
     neighbours = header.get("references", {}).get("neighbours_unseen_heldout")
     references = {"neighbour interpolation": neighbours} if neighbours is not None else {}
@@ -75,6 +89,8 @@ def main(argv=None) -> dict:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(cell(v) for v in r.values()) + " |" for r in rows]
     lines += ["", "Final scores on all 100 unseen icons (metrics.json); the figure's curves are the 16 tracked ones"
+              ". \"largest dip\": how far (dB) the tracked unseen held-out curve fell below its own running best "
+              "after the first tenth of the run's steps"
               + (f", on which neighbour interpolation of the held-out pixels scores {neighbours:.2f} dB." if references
                  else ".")]
     (out / "compute.md").write_text("\n".join(lines) + "\n")

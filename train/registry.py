@@ -118,8 +118,13 @@ METHODS: dict[str, MethodSpec] = {
                             # icons100 + icons-large's training icons, each step's icon moved by a geometric
                             # change half the time: an encoder learns icons from many of them (README, question 1)
                             # and half of each step's pixels from true 256 px renders, between the 48 px centres
-                            # (results/recipe: +0.3 dB at 256 px at the same step cost, other columns alike)
-                            defaults={"data": "icons-all", "changes": 0.5, "hr_supervision": 256},
+                            # (results/recipe: +0.3 dB at 256 px at the same step cost, other columns alike).
+                            # Training that runs long (results/recipe_long, docs/modulated.md): the encoder and the
+                            # map at 3e-3, the shared SIREN at a tenth of it (the SIREN paper trains at 1e-4; Functa
+                            # keeps the base's rate far below the latents'), warmup, clipping, skipped loss spikes
+                            # and a weight average that evaluation and checkpoints read
+                            defaults={"data": "icons-all", "changes": 0.5, "hr_supervision": 256, "lr": 3e-3,
+                                      "base_lr": 0.1, "warmup": 100, "clip": 1.0, "skip_spikes": 3.0, "ema": 0.999},
                             tiny={"grid": 4, "grid_channels": 4, "hr_supervision": 0}),
     "maml": MethodSpec(_maml, "train_maml", "meta-learned SIREN init + a few inner steps (MAML, Meta-SGD)",
                        tiny={"inner_steps": 1}),
