@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image
 
-from errors import UserError
+from common.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from PIL import Image
 
 from data.decode import read_rgb, to_rgb  # noqa: F401 (to_rgb re-exported: part of this module's API)
 from data.split import HOLDBACK_FRACTION, MIN_SPLIT_IMAGES, holdback_rows
-from errors import UserError
+from common.errors import UserError
 
 log = logging.getLogger(__name__)
 

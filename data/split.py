@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from errors import UserError
+from common.errors import UserError
 
 log = logging.getLogger(__name__)
 
