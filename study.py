@@ -170,11 +170,13 @@ def upsample_figure(out: Path, names: list[str], device, count: int = 4) -> dict
 
 
 def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, dict]:
-    """Pairs chosen once (on the hypernetwork's weights when trained), then every method blends them."""
-    chooser = "hyper" if "hyper" in names else names[0]
-    similarity.main(["--ckpt", str(out / "runs" / chooser / "ckpt.pt"), "--out", str(out / "similarity"),
-                     "--device", cfg.device])
+    """Pairs chosen once, among the study's icons, by the similarity of the weight space that generalizes
+    (modulated's latent grids; else the hypernetwork's weights, else the first method's), then every method
+    blends them."""
+    chooser = next((n for n in ("modulated", "hyper") if n in names), names[0])
     pool = study_icons(cfg)
+    similarity.main(["--ckpt", str(out / "runs" / chooser / "ckpt.pt"), "--out", str(out / "similarity"),
+                     "--pool", str(pool), "--device", cfg.device])
     results = {}
     for name in names:
         results[name] = interpolate.main([

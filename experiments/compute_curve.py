@@ -89,10 +89,10 @@ def main(argv=None) -> dict:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(cell(v) for v in r.values()) + " |" for r in rows]
     lines += ["", "Final scores on all 100 unseen icons (metrics.json); the figure's curves are the 16 tracked ones"
-              ". \"largest dip\": how far (dB) the tracked unseen held-out curve fell below its own running best "
-              "after the first tenth of the run's steps"
               + (f", on which neighbour interpolation of the held-out pixels scores {neighbours:.2f} dB." if references
-                 else ".")]
+                 else ".")
+              + " \"largest dip\": how far (dB) the tracked unseen held-out curve fell below its own running best "
+              "after the first tenth of the run's steps."]
     (out / "compute.md").write_text("\n".join(lines) + "\n")
     (out / "compute.json").write_text(json.dumps({"rows": rows, "series": series}, indent=2))
     print("\n".join(lines))

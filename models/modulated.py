@@ -38,7 +38,8 @@ from models.siren import Params, Siren, SirenConfig
 MODULATIONS = ("shift", "film")
 # How a coordinate reads the grid: "bilinear" blends the 4 nearest cells' modulations (one SIREN pass);
 # "ensemble" runs the SIREN once with each of the 4 nearest cells' own modulations and blends the 4
-# colours by the same bilinear (area) weights, LIIF's local ensemble (Chen et al. 2021): a cell's
+# colours by the same bilinear (area) weights, after LIIF's local ensemble (Chen et al. 2021), though every
+# pass reads the same absolute coordinate (LIIF also makes it relative to each cell): a cell's
 # modulation is not mixed with its neighbours' inside the sine layers. It costs 4 SIREN passes.
 READS = ("bilinear", "ensemble")
 

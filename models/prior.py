@@ -59,7 +59,7 @@ class GridFlow(nn.Module):
     `mean` and `std` (C, 1, 1) are the training grids' per-channel statistics, set by `fit_scale`
     before training and saved with the weights."""
 
-    def __init__(self, channels: int = 4, grid: int = 24, width: int = 48):
+    def __init__(self, channels: int = 4, grid: int = 24, width: int = 32):
         super().__init__()
         self.channels, self.grid, self.width = channels, grid, width
         tdim = 4 * width

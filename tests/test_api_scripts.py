@@ -123,3 +123,48 @@ def test_interpolate_refuses_a_folder_or_one_file_twice(run, tmp_path, capsys):
                                                             "--b", str(mine / "." / "shape00.png"),
                                                             "--out", str(tmp_path / "o")])
     assert "same image" in line
+
+
+def test_similarity_pools_draws_and_states_rho_with_its_interval(run, tmp_path):
+    """--pool compares only the first N training images, --seed draws other random pairs, and pairs.json
+    holds rho with its 95% interval; --steps makes every encode adapt (modulated's latent steps)."""
+    ckpt, _, _ = run
+    common = ["--ckpt", str(ckpt), "--pool", "5", "--pairs", "2", "--correlate", "6", "--device", "cpu"]
+    a = similarity.main([*common, "--out", str(tmp_path / "a")])
+    b = similarity.main([*common, "--seed", "1", "--steps", "2", "--out", str(tmp_path / "b")])
+    saved = json.loads((tmp_path / "a" / "pairs.json").read_text())
+    low, high = saved["spearman_ci95"]
+    assert low <= saved["spearman"] <= high and saved["correlated_pairs"] == 6 and len(saved["order"]) == 5
+    assert a["seed"] == 0 and b["seed"] == 1
+    with pytest.raises(SystemExit) as done:
+        from common.cli import run_main
+        run_main(similarity.main, [*common, "--images", "x.png", "--unseen", "3", "--out", str(tmp_path / "c")])
+    assert done.value.code == 2
+
+
+def test_sample_writes_a_sheet_a_walk_and_each_samples_nearest_icon(run, tmp_path):
+    """sample.py with a prior beside the checkpoint (untrained here): the same seed, the same icons."""
+    import torch
+
+    import sample
+    from models.prior import GridFlow
+    from train.prior import prior_path
+
+    ckpt, _, _ = run
+    cfg = torch.load(ckpt, weights_only=True)["config"]
+    torch.manual_seed(0)
+    flow = GridFlow(cfg["grid_channels"], cfg["grid"], width=8)
+    torch.nn.init.normal_(flow.head[-1].weight, std=0.1)  # a prior that moves the noise: samples differ by seed
+    torch.save({"kind": "grid_flow", "shape": [flow.channels, flow.grid, flow.width], "model": flow.state_dict()},
+               prior_path(ckpt))
+    common = ["--ckpt", str(ckpt), "--n", "5", "--walk", "2", "--walk-frames", "2", "--device", "cpu"]
+    first = sample.main([*common, "--out", str(tmp_path / "a")])
+    again = sample.main([*common, "--out", str(tmp_path / "b")])
+    other = sample.main([*common, "--seed", "1", "--out", str(tmp_path / "c")])
+    assert len(first["samples"]) == 5 and all(r["nearest"] for r in first["samples"])
+    assert first["samples"] == again["samples"] and first["samples"] != other["samples"]
+    for name in ("samples.png", "walk.gif", "samples.json"):
+        assert (tmp_path / "a" / name).is_file(), name
+    prior_path(ckpt).unlink()
+    with pytest.raises(Exception, match="no prior at"):
+        sample.main([*common, "--out", str(tmp_path / "d")])

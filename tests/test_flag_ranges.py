@@ -104,7 +104,7 @@ def test_the_table_covers_every_script_and_kind_of_flag():
     names = {(s.__name__, name) for s, name, _ in CASES}
     for expected in (("train_hyper", "grid"), ("train_hyper", "latent_lr"), ("train_hyper", "changes"),
                      ("train_hyper", "modulation"), ("train_maml", "adapt"), ("study", "minutes"),
-                     ("bench", "threads"), ("similarity", "measure")):
+                     ("experiments.bench", "threads"), ("similarity", "measure")):
         assert expected in names, expected
 
 

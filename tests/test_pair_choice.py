@@ -78,3 +78,15 @@ def test_choose_pairs_respects_eligible_pairs():
     eligible[0, :] = eligible[:, 0] = False  # icon 0 may not be used
     pairs, _ = choose_pairs(sim, -0.9, 100, higher_is_better=False, eligible=eligible)
     assert all(0 not in (p["a"], p["b"]) for p in pairs) and len(pairs) == 3
+
+
+def test_spearman_interval_brackets_rho_and_narrows_with_pairs():
+    import math
+
+    from analysis.interpolation.pair_choice import spearman_interval
+
+    low, high = spearman_interval(0.0, 100)
+    assert low < 0 < high and high == pytest.approx(-low) and 0.35 < high - low < 0.5
+    assert spearman_interval(0.5, 100)[0] > 0  # resolved: the interval excludes 0
+    assert spearman_interval(0.3, 1000)[1] - spearman_interval(0.3, 1000)[0] < high - low
+    assert all(math.isnan(v) for v in spearman_interval(0.5, 3))

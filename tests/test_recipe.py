@@ -18,7 +18,7 @@ def test_recipe_writes_its_table_and_reuses_its_runs(tmp_path):
     assert [(r["variant"], r["steps"]) for r in rows] == [("grid24x4", 2)]
     assert all(isinstance(rows[0][f"unseen icons, {k} steps"], float) for k in recipe.STEPS)
     table = (tmp_path / "recipe.md").read_text()
-    assert "| grid24x4 | --hr-supervision 0 | 2 |" in table and "| scale | 0.5 | 1 |" in table
+    assert f"| grid24x4 | {recipe.EARLIER} --hr-supervision 0 | 2 |" in table and "| scale | 0.5 | 1 |" in table
     before = (tmp_path / "grid24x4" / "metrics.json").stat().st_mtime
     assert recipe.main(argv)["rows"] == json.loads((tmp_path / "recipe.json").read_text())["rows"]
     assert (tmp_path / "grid24x4" / "metrics.json").stat().st_mtime == before  # reused, not retrained

@@ -67,3 +67,28 @@ def test_ship_drops_the_optimizer_and_keeps_the_score(tmp_path, capsys):
     assert (tmp_path / "small.pt").stat().st_size < 0.6 * (tmp_path / "run" / "ckpt.pt").stat().st_size
     with pytest.raises(UserError, match="exists"):
         main([str(tmp_path / "run" / "ckpt.pt"), *args, "--ship", str(tmp_path / "small.pt")])
+
+
+def test_a_prior_entry_is_measured_by_its_samples(tmp_path, capsys):
+    """A prior (train_prior.py's file) is checked by the PSNR of its seeded samples against their nearest
+    training icons: recorded by --prior-of, re-measured by verify, refused when the record is wrong."""
+    import torch
+
+    from models.prior import GridFlow
+
+    shapes = write_shapes(tmp_path / "shapes", count=6)
+    train_tiny("modulated", shapes, tmp_path / "run")
+    (tmp_path / "run" / "ckpt.pt").rename(tmp_path / "tiny.pt")
+    cfg = torch.load(tmp_path / "tiny.pt", weights_only=True)["config"]
+    flow = GridFlow(cfg["grid_channels"], cfg["grid"], width=8)
+    torch.save({"kind": "grid_flow", "shape": [flow.channels, flow.grid, flow.width], "model": flow.state_dict()},
+               tmp_path / "tiny_prior.pt")
+    check = main([str(tmp_path / "tiny_prior.pt"), "--prior-of", str(tmp_path / "tiny.pt"), "--count", "3", "--res", "16"])
+    assert check["of"] == "tiny.pt" and check["count"] == 3 and 0 < check["psnr"] < 60
+    entry = {"file": "tiny_prior.pt", "command": "a test", "scores": {}, "check": check}
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"checkpoints": [entry]}))
+    assert read_manifest(manifest) == [entry]
+    assert verify(entry, tmp_path) == pytest.approx(check["psnr"], abs=0.001)
+    with pytest.raises(UserError, match="its manifest records"):
+        verify({**entry, "check": {**check, "psnr": check["psnr"] + 1}}, tmp_path)

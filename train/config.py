@@ -97,7 +97,8 @@ class HyperConfig(TrainConfig):
     #                             12 x 12 x 16): a cell then spans 2 px, and a bilinear read blurs less
     grid_channels: int = 4      # C; 24 x 24 x 4 = 2,304 floats, a third of a 48 px icon's 6,912 values
     grid_read: str = field(default=READS[0], metadata={"choices": READS})  # "bilinear" (one SIREN pass) or
-    #                             "ensemble" (LIIF's local ensemble over the 4 nearest cells: 4 passes)
+    #                             "ensemble" (the 4 nearest cells' modulations, 4 passes at the
+    #                             absolute coordinate, colours blended by area)
     modulation: str = field(default="shift", metadata={"choices": MODULATIONS})  # "shift" (Functa) or "film"
     #                             (scale and shift) of each sine layer
     latent_steps: int = 0       # Meta-SGD steps on the latent grid inside encode (0 = one pass)

@@ -4,7 +4,8 @@
     flow, ema = fit_flow(grids, cfg, out, writer)      # flow matching (models/prior.py), --minutes or --steps
     table = score_priors({...}, method, ckpt, n=75)    # analysis/scoring/generation.py, per prior
 
-The grids are the encoder's one-pass grids of every training icon read in full (as an unseen
+The run ends after --steps steps (the cosine's horizon) or --minutes of step time, whichever
+comes first. The grids are the encoder's one-pass grids of every training icon read in full (as an unseen
 icon is encoded), and of their mirror images (a mirrored icon is an icon: twice the data). The
 flow is trained with Adam, a cosine from --lr, gradient clipping and a weight average (EMA), the
 recipe of the main training loop; samples go to TensorBoard as it trains. A prior file holds the
@@ -183,3 +184,13 @@ def load_prior(path: Path, ckpt: dict, device: torch.device | str = "cpu") -> Gr
     flow = GridFlow(channels, grid, width)
     flow.load_state_dict(state["model"])
     return flow.to(device).eval()
+
+
+def ship_prior(src: Path, dst: Path) -> None:
+    """Write prior file `src` to `dst` with only what sampling reads (the average's weights, its shape and config):
+    a third of its size, for use, not for resuming its training."""
+    if Path(dst).exists():
+        raise UserError(f"--ship {dst} exists: remove it first or pass another path")
+    state = torch.load(src, map_location="cpu", weights_only=True)
+    save_checkpoint(Path(dst), {k: state[k] for k in ("kind", "prior_format", "config", "shape", "model", "step", "elapsed")
+                                if k in state})
