@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 import api
+from analysis.endpoints import unseen_images
 from analysis.figures import label_rows, make_grid, save_heatmap, save_png, upscale_nearest
 from analysis.interpolation.blend import interpolation_path
 from analysis.interpolation.pair_choice import choose_pairs, correlate, scatter_png
@@ -41,8 +42,6 @@ from analysis.interpolation.similarity import (
 from common.cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from common.errors import UserError
 from common.runfolder import check_reuse, claim
-from data.images import load_images
-from data.split import unseen_source
 
 PSNR_CAP = 100.0  # dB shown for identical images when no pair differs (their PSNR is +inf)
 
@@ -82,7 +81,10 @@ def main(argv=None) -> dict:
     if cfg.images:  # your own files, read whole; else the training images through their observed pixels
         enc = inr.encode([Path(p.strip()) for p in cfg.images.split(",") if p.strip()])
     elif cfg.unseen:
-        enc = inr.encode(unseen_icons(inr, cfg.unseen))
+        unseen = unseen_images(inr.config, cfg.unseen)
+        if unseen is None:
+            raise UserError(f"{inr.config['data']} has no unseen split: pass --images with your own files, not --unseen")
+        enc = inr.encode(unseen)
     else:
         count = len(inr.training.names)
         enc = inr.encode(list(range(min(cfg.pool, count) if cfg.pool else count)))
@@ -157,14 +159,6 @@ def main(argv=None) -> dict:
                                                indent=2, allow_nan=False))
     print(f"wrote {out}")
     return result
-
-
-def unseen_icons(inr: api.Model, count: int) -> torch.Tensor:
-    """The first `count` icons of the checkpoint's unseen split (icons-large's test icons for the bundled sets)."""
-    source = unseen_source(inr.config["data"], inr.config.get("unseen", "auto"))
-    if source is None:
-        raise UserError(f"{inr.config['data']} has no unseen split: pass --images with your own files instead of --unseen")
-    return load_images(source[0], inr.res, split=source[1]).images[:count]
 
 
 def finite_or_none(value: float) -> float | None:

@@ -39,7 +39,7 @@ import torch
 
 import interpolate
 import similarity
-from analysis.endpoints import training_set
+from analysis.endpoints import training_set, unseen_images
 from analysis.figures import save_png
 from analysis.interpolation.known_midpoints import build_benchmark
 from analysis.interpolation.method_benchmark import benchmark_methods, path_sheet
@@ -227,10 +227,7 @@ def inner_steps_all(loaded: dict, pool: int) -> dict:
     for name, (method, ckpt) in loaded.items():
         images, observed = training_set(ckpt)
         images, observed = images.subset(slice(pool)), observed[:pool]
-        cfg = ckpt["config"]
-        source = unseen_source(cfg["data"], cfg["unseen"])  # (data set, split) or None
-        unseen = load_images(source[0], cfg["res"], split=source[1]).images[:cfg["unseen_count"]] if source else None
-        tables[name] = inner_step_table(method, images.images, ~observed, unseen)
+        tables[name] = inner_step_table(method, images.images, ~observed, unseen_images(ckpt["config"]))
     return tables
 
 

@@ -7,7 +7,7 @@ import torch
 
 from data.images import ImageSet, load_images
 from data.pixels import heldout_mask
-from data.split import train_split
+from data.split import train_split, unseen_source
 from common.errors import UserError
 from models.method import Method, Rep
 
@@ -27,6 +27,16 @@ def training_set(ckpt: dict) -> tuple[ImageSet, torch.Tensor]:
 def training_split(cfg: dict) -> str:
     """The `load_images` split that is the training set of a checkpoint's config."""
     return train_split(cfg["data"], cfg.get("unseen", ""))
+
+
+def unseen_images(cfg: dict, count: int | None = None) -> torch.Tensor | None:
+    """The first `count` (default the config's `unseen_count`) unseen icons of a checkpoint's config at its
+    resolution (its folder's held-back images, or icons-large's test split for the bundled sets; data/split.py);
+    None when its data has no unseen split."""
+    source = unseen_source(cfg["data"], cfg.get("unseen", "auto"))  # (data set, split) or None
+    if source is None:
+        return None
+    return load_images(source[0], cfg["res"], split=source[1]).images[:count or cfg["unseen_count"]]
 
 
 def resolve_index(key: str | int, names: list[str]) -> int:

@@ -19,13 +19,11 @@ from pathlib import Path
 
 from analysis.scoring.inner_steps import inner_step_table
 from common.cli import parse_config, run_main
-from data.images import load_images
-from data.split import unseen_source
 from common.errors import UserError
 from common.runfolder import check_reuse, claim
 from experiments.scaling import COLUMNS, train_run
 from train.checkpoint import method_from_checkpoint
-from analysis.endpoints import training_set
+from analysis.endpoints import training_set, unseen_images
 
 # name -> train_hyper.py flags on top of the registry's modulated (one lever each against "default")
 # The registry's modulated before the long-run recipe (one rate of 1e-3, no warmup, clipping or weight average):
@@ -72,10 +70,7 @@ def step_scores(ckpt_path: Path, pool: int = 100) -> dict[str, dict[int, float]]
     """PSNR after STEPS latent steps on the run's first `pool` training icons and its unseen icons."""
     method, ckpt = method_from_checkpoint(ckpt_path)
     images, observed = training_set(ckpt)
-    cfg = ckpt["config"]
-    source = unseen_source(cfg["data"], cfg["unseen"])
-    unseen = load_images(source[0], cfg["res"], split=source[1]).images[:cfg["unseen_count"]] if source else None
-    return inner_step_table(method, images.images[:pool], ~observed[:pool], unseen, steps=STEPS)
+    return inner_step_table(method, images.images[:pool], ~observed[:pool], unseen_images(ckpt["config"]), steps=STEPS)
 
 
 def rate_sweep(ckpt_path: Path, scales: list[float], steps: int = 3, pool: int = 100) -> dict[float, float]:
