@@ -79,8 +79,8 @@ def main(argv=None) -> dict:
     flow.fit_scale(grids)
     res = ckpt["config"]["res"]
     writer = SummaryWriter(out / "tb")
-    shown = torch.Generator(device=device).manual_seed(cfg.seed)
-    fixed_noise = torch.randn(16, method.channels, method.grid, method.grid, generator=shown, device=device)
+    fixed_noise = torch.randn(16, method.channels, method.grid, method.grid,
+                              generator=torch.Generator().manual_seed(cfg.seed))  # the same 16 draws at every preview
 
     def preview(module: GridFlow, step: int) -> None:
         icons = decode_grids(method, module.sample(16, steps=cfg.sample_steps, noise=fixed_noise), res)
@@ -99,7 +99,7 @@ def main(argv=None) -> dict:
     result = {"scores": scores, **trained, "grids": len(grids), "config": dataclasses.asdict(cfg),
               "parameters": sum(p.numel() for p in flow.parameters())}
     (out / "prior.json").write_text(json.dumps(result, indent=2))
-    g = torch.Generator(device=device).manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
     save_png(make_grid(decode_grids(method, flow.sample(32, g, cfg.sample_steps), res), ncol=8), out / "samples.png")
     writer.close()
     print(f"wrote {out / 'prior.pt'}: copy it beside the checkpoint as {Path(cfg.ckpt).stem}_prior.pt for sample.py")
@@ -113,8 +113,7 @@ class _Sampler:
         self.flow, self.steps = flow, steps
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        noise = torch.randn(n, self.flow.channels, self.flow.grid, self.flow.grid, generator=generator)  # (n, C, G, G)
-        return self.flow.sample(n, steps=self.steps, noise=noise).cpu()  # drawn on the CPU: the same on any device
+        return self.flow.sample(n, generator, self.steps).cpu()
 
 
 if __name__ == "__main__":

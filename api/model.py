@@ -224,10 +224,7 @@ class Model:
         """n new icons from the prior over the latent grids (`modulated` only): (n, 3, size, size) on CPU in
         [0, 1]. prior: the prior file (default `<checkpoint name>_prior.pt` beside the checkpoint, as shipped);
         steps: Heun steps from noise to a grid. The same seed gives the same icons on any device."""
-        flow = self.prior(prior)
-        generator = torch.Generator().manual_seed(seed)
-        noise = torch.randn(n, flow.channels, flow.grid, flow.grid, generator=generator)  # (n, C, G, G), on the CPU
-        grids = flow.sample(n, steps=steps, noise=noise)  # (n, C, G, G)
+        grids = self.prior(prior).sample(n, torch.Generator().manual_seed(seed), steps)  # (n, C, G, G)
         return self.render(Rep(latent=grids.flatten(1)), size)
 
     # ------------------------------------------------------------------ similarity

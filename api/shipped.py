@@ -76,12 +76,12 @@ def score(model: Model, data: str, split: str, count: int, res: int) -> float:
 def score_prior(model: Model, prior: Path, count: int, seed: int, res: int) -> float:
     """Mean PSNR (dB) of the prior's first `count` samples of `seed` at `res` against their nearest training icons
     (pixel distance at the model's resolution): a number that moves when the prior's weights or the sampler do."""
-    samples = model.sample(count, seed, prior=prior)  # (K, 3, r, r)
+    samples = model.sample(count, seed, size=res, prior=prior)  # (K, 3, R, R)
     train = model.training.loaded()[0].images  # (N, 3, r, r)
-    index = torch.cdist(samples.flatten(1), train.flatten(1)).argmin(1)  # (K,)
-    high = load_images(model.config["data"], res, training_split(model.config)).images[index] if res != model.res \
-        else train[index]
-    return psnr(model.sample(count, seed, size=res, prior=prior), high).mean().item()
+    low = torch.nn.functional.interpolate(samples, size=model.res, mode="area")  # (K, 3, r, r)
+    index = torch.cdist(low.flatten(1), train.flatten(1)).argmin(1)  # (K,)
+    truth = train if res == model.res else load_images(model.config["data"], res, training_split(model.config)).images
+    return psnr(samples, truth[index]).mean().item()
 
 
 def verify(entry: dict, folder: Path = FOLDER) -> float:

@@ -107,10 +107,12 @@ class GridFlow(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, steps: int = 25,
                noise: torch.Tensor | None = None) -> torch.Tensor:
-        """n raw grids (n, C, G, G) from noise (drawn, or `noise` (n, C, G, G)) by `steps` Heun steps."""
+        """n raw grids (n, C, G, G) from noise by `steps` Heun steps. The noise is `noise` (n, C, G, G), or drawn on
+        the CPU from `generator` (a CPU generator), so that a seed gives the same grids on any device."""
         device = self.mean.device
-        x = noise.to(device) if noise is not None else torch.randn(
-            n, self.channels, self.grid, self.grid, generator=generator, device=device)  # (n, C, G, G)
+        if noise is None:
+            noise = torch.randn(n, self.channels, self.grid, self.grid, generator=generator)  # (n, C, G, G)
+        x = noise.to(device)
         dt = 1.0 / steps
         for k in range(steps):
             t = torch.full((len(x),), k * dt, device=device)  # (n,)
