@@ -65,10 +65,10 @@ def main(argv=None) -> dict:
     methods = {}
     for name, path in runs.items():
         method = method_from_checkpoint(path)[0]
-        for k in steps if method.adapts else [None]:
-            # a fresh copy per k: every encode of a path reads the method's test_steps
-            methods[name if k is None else f"{name}, {k} steps"] = method if k is None else method_from_checkpoint(path)[0]
-            methods[name if k is None else f"{name}, {k} steps"].test_steps = k
+        for j, k in enumerate(steps if method.adapts else [None]):
+            copy = method if j == 0 else method_from_checkpoint(path)[0]  # one per k: each encode reads test_steps
+            copy.test_steps = k
+            methods[name if k is None else f"{name}, {k} steps"] = copy
     lines = ["| method | steps | train px dB | held-out px dB | unseen icons dB |", "|---|---|---|---|---|"]
     for name, path in runs.items():
         metrics_file = path.parent / "metrics.json"

@@ -50,6 +50,17 @@ def enable_fast_path(device: torch.device) -> list[str]:
     return ["malloc keeps freed blocks"] if device.type == "cpu" and keep_freed_memory() else []
 
 
+def param_groups(method: torch.nn.Module, base_lr: float) -> list[dict]:
+    """Adam's parameter groups, each with its `lr_scale` (a fraction of --lr): the shared base network a
+    method declares (`Method.shared_base`) at `base_lr`, the rest at 1. One group when base_lr is 1."""
+    base = method.shared_base() if base_lr != 1 else []
+    if not base:
+        return [{"params": list(method.parameters()), "lr_scale": 1.0}]
+    ids = {id(p) for p in base}
+    return [{"params": [p for p in method.parameters() if id(p) not in ids], "lr_scale": 1.0},
+            {"params": base, "lr_scale": base_lr}]
+
+
 def make_optimizer(params, lr: float, fast: bool) -> torch.optim.Adam:
     """Adam: fused with the fast path (where this torch has the fused kernel), else the default."""
     params = list(params)

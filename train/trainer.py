@@ -59,7 +59,7 @@ from train.distributed import (
     shutdown,
     wrap,
 )
-from train.fast import enable_fast_path, make_optimizer, to_device
+from train.fast import enable_fast_path, make_optimizer, param_groups, to_device
 from train.health import LossGuard
 from train.memory import check_fits
 from train.report import Report
@@ -68,17 +68,6 @@ from train.ema import WeightAverage
 from train.schedule import RATE_FROM, RATE_TO, fix_horizon, lr_factor
 
 log = logging.getLogger(__name__)
-
-
-def param_groups(method: Method, base_lr: float) -> list[dict]:
-    """Adam's parameter groups, each with its `lr_scale` (a fraction of --lr): the shared base network a
-    method declares (`Method.shared_base`) at `base_lr`, the rest at 1. One group when base_lr is 1."""
-    base = method.shared_base() if base_lr != 1 else []
-    if not base:
-        return [{"params": list(method.parameters()), "lr_scale": 1.0}]
-    ids = {id(p) for p in base}
-    return [{"params": [p for p in method.parameters() if id(p) not in ids], "lr_scale": 1.0},
-            {"params": base, "lr_scale": base_lr}]
 
 
 def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
@@ -180,10 +169,6 @@ class Run:
     def eval_method(self) -> Method:
         """What evaluation, tracking and checkpoints read: the weight average with --ema, else the method."""
         return self.ema.module if self.ema is not None else self.method
-
-    def rebudget(self) -> None:
-        """A resumed run given a new --steps or --minutes: the horizon from the rate measured before."""
-        self.horizon = fix_horizon(self.step_count, self.elapsed, self.rate, self.cfg.steps, self.cfg.minutes)
 
     @property
     def elapsed(self) -> float:
@@ -333,8 +318,8 @@ def _train(cfg, given: set[str], script: str, info: DistInfo, device: torch.devi
     if main:
         claim(out, script, dataclasses.asdict(cfg))  # marked from the moment it exists (common/runfolder.py)
     if ckpt is not None:
-        if given & {"steps", "minutes"}:
-            run.rebudget()
+        if given & {"steps", "minutes"}:  # a new budget: its horizon from the step rate measured before
+            run.horizon = fix_horizon(run.step_count, run.elapsed, run.rate, cfg.steps, cfg.minutes)
         log.info("resuming %s at step %d", out, run.step_count)
     if main and run.train_set.note:
         log.info("%s", run.train_set.note)
