@@ -13,6 +13,10 @@ Spearman rho decides the rule, analysis/interpolation/pair_choice.py). Measures:
 
     python similarity.py --ckpt runs/modulated/ckpt.pt --images my_folder/ --out runs/similarity_mine
 
+--measure aligned compares each pair after lining it up (the warp of the aligned interpolation,
+fitted per pair): only the --correlate random pairs are measured (a warp fit each), the pairs are
+chosen among them, and the score it is correlated with is the morph error of the aligned path.
+
 --images compares your own images instead (a folder or a comma list of files, read as training
 reads a folder and encoded whole; a bad file is a one-line error); pairs.json then names their
 files, so `interpolate.py --pairs` blends them.
@@ -29,10 +33,13 @@ import torch
 import api
 from analysis.endpoints import unseen_images
 from analysis.figures import label_rows, make_grid, save_heatmap, save_png, upscale_nearest
+from analysis.interpolation.aligned_blend import aligned_frames
 from analysis.interpolation.blend import interpolation_path
-from analysis.interpolation.pair_choice import choose_pairs, correlate, scatter_png
+from analysis.interpolation.pair_choice import choose_pairs, correlate, sample_pairs, scatter_png
 from analysis.scoring.path_metrics import path_metrics
+from analysis.interpolation.warp_cache import WarpCache
 from analysis.interpolation.similarity import (
+    aligned_similarity,
     choose_measure,
     cosine_matrix,
     pixel_psnr,
@@ -43,6 +50,7 @@ from common.cli import check_out_folder, encode_steps, parse_config, run_main, s
 from common.errors import UserError
 from common.runfolder import check_reuse, claim
 
+MEASURES = ("auto", "latent", "weights", "pixel", "aligned")
 PSNR_CAP = 100.0  # dB shown for identical images when no pair differs (their PSNR is +inf)
 
 
@@ -53,7 +61,8 @@ class SimilarityConfig:
     ckpt: str = "runs/hyper/ckpt.pt"  # checkpoint of any method (hyper, concat, maml)
     images: str = ""                  # a folder or comma list of your own image files to compare ("" = training images)
     measure: str = "auto"             # what "similar" means for pair selection: auto (weights when the
-                                      # method has them, else latent), latent, weights or pixel
+                                      # method has them, else latent), latent, weights, pixel, or aligned (auto's
+                                      # measure after a per-pair warp lines the two up; encoders that read pixels)
     pairs: int = 4                    # how many pairs to choose (the last one is the hard, least similar pair)
     correlate: int = 100              # random pairs over which similarity is correlated with the path score
     frames: int = 9                   # frames of each scored path (the path metrics were calibrated at 9)
@@ -69,7 +78,7 @@ class SimilarityConfig:
 
 
 def main(argv=None) -> dict:
-    cfg, _ = parse_config(SimilarityConfig, argv, choices={"measure": ("auto", "latent", "weights", "pixel")})
+    cfg, _ = parse_config(SimilarityConfig, argv, choices={"measure": MEASURES})
     if cfg.pairs < 2 or cfg.top < 0 or cfg.correlate < 3 or cfg.frames < 3:
         raise UserError("--pairs must be >= 2, --top >= 0, --correlate >= 3 and --frames >= 3")
     out = check_out_folder(cfg.out)
@@ -95,8 +104,17 @@ def main(argv=None) -> dict:
 
     sims = rep_similarities(rep)  # (N, N) cosine similarities by representation
     pix = pixel_psnr(enc.images)  # (N, N) dB, +inf diagonal
-    measure = choose_measure(cfg.measure, list(sims), type(method).__name__)
-    chosen = pix if measure == "pixel" else sims[measure]
+    aligns = sims and method.handles_unseen_images  # aligned views are new images: the encoder must read pixels
+    measure = choose_measure(cfg.measure, [*sims, *(["aligned"] if aligns else [])], type(method).__name__)
+    base = choose_measure("auto", list(sims), type(method).__name__)  # what the aligned measure compares
+    warps = WarpCache()  # in memory: each sampled pair's warp serves its similarity and its path
+    if measure == "aligned":  # per pair: only the correlated pairs are measured (nan elsewhere: not candidates)
+        chosen = torch.full_like(pix, float("nan"))  # (N, N)
+        for i, j in sample_pairs(len(names), cfg.correlate, cfg.seed):
+            warp = warps.fit(enc.images[i], enc.images[j])
+            chosen[i, j] = chosen[j, i] = aligned_similarity(method, enc.images[i], enc.images[j], warp, base, rep.detach())
+    else:
+        chosen = pix if measure == "pixel" else sims[measure]
 
     claim(out, "similarity", dict(vars(cfg)))
     order = spectral_order(sims.get(measure, cosine_matrix(enc.images)))  # (N,) shared display order
@@ -116,20 +134,25 @@ def main(argv=None) -> dict:
     ts = [k / (cfg.frames - 1) for k in range(cfg.frames)]
 
     def score(i: int, j: int) -> float:
-        frames = interpolation_path(method, rep.select(i), rep.select(j), ts, blend, inr.res)  # (T, 3, r, r)
+        if measure == "aligned":  # the path this measure is for: the aligned blend along the pair's warp
+            warp = warps.fit(enc.images[i], enc.images[j])
+            frames = aligned_frames(method, enc.images[i], enc.images[j], warp, ts, inr.res, base)  # (T, 3, r, r)
+        else:
+            frames = interpolation_path(method, rep.select(i), rep.select(j), ts, blend, inr.res)  # (T, 3, r, r)
         return path_metrics(frames, ts)["morph_error"]
 
     corr = correlate(chosen, score, cfg.correlate, cfg.seed)
+    path = "aligned path" if measure == "aligned" else f"{blend} blend"
     scatter_png(corr["similarity"], corr["score"], out / "similarity_vs_morph_error.png",
-                f"{measure} similarity vs morph error of the {blend} blend, rho = {corr['spearman']:.2f} "
+                f"{measure} similarity vs morph error of the {path}, rho = {corr['spearman']:.2f} "
                 f"({corr['count']} pairs)", xlabel=f"{measure.removesuffix('s')} similarity (cosine)", ylabel="morph error (lower = better)")
     pix_ok = pix < (finite.median() if finite.numel() else PSNR_CAP)  # (N, N): pairs that look different in pixels
     pairs, rule = choose_pairs(chosen, corr["spearman"], corr["count"], higher_is_better=False, count=cfg.pairs,
                                eligible=pix_ok)
     iu = torch.triu_indices(len(names), len(names), offset=1)  # (2, M)
-    sim_flat = chosen[iu[0], iu[1]]  # (M,)
+    sim_flat = chosen[iu[0], iu[1]].nan_to_num(nan=-math.inf)  # (M,): an unmeasured pair last
     print(f"most similar pairs by {measure} ({type(method).__name__}):")
-    for m in torch.argsort(sim_flat, descending=True)[:cfg.top].tolist():
+    for m in torch.argsort(sim_flat, descending=True)[:min(cfg.top, int(torch.isfinite(sim_flat).sum()))].tolist():
         a, b = int(iu[0, m]), int(iu[1, m])
         print(f"  {sim_flat[m]:+.3f}  {names[a]} ({a}) ~ {names[b]} ({b})   pixel PSNR {pix[a, b]:.1f} dB")
     low, high = corr["ci95"]
@@ -148,7 +171,7 @@ def main(argv=None) -> dict:
         labels = [f"{p['kind']}, similarity {p['similarity']:+.2f}\n{p['a']['name']}\n{p['b']['name']}" for p in pairs]
         save_png(label_rows(grid, labels, row_height=98), out / "pairs.png")  # the margin fits the names
     result = {"ckpt": str(cfg.ckpt), "model": inr.kind, "images": cfg.images, "measure": measure, "rule": rule,
-              "blend_scored": blend, "spearman": corr["spearman"], "spearman_ci95": corr["ci95"],
+              "blend_scored": "aligned" if measure == "aligned" else blend, "spearman": corr["spearman"], "spearman_ci95": corr["ci95"],
               "correlated_pairs": corr["count"], "seed": cfg.seed,
               "significant": corr["significant"], "pairs": pairs, "order": order.tolist()}
     out.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,35 @@ def test_similarity_of_a_folder_feeds_interpolate(run, tmp_path):
     assert [p["a"]["path"] for p in many["pairs"]] == [p["a"]["path"] for p in saved["pairs"]]
 
 
+def test_aligned_similarity_sees_through_a_shift_and_picks_only_measured_pairs(run, tmp_path):
+    """An icon and its shifted copy: once the warp lines them up they encode alike (cosine near 1),
+    more alike than the plain cosine says. --measure aligned scores the aligned path and chooses
+    among the pairs it measured."""
+    import torch
+
+    import api
+    from analysis.interpolation.similarity import aligned_similarity, rep_similarities
+    from analysis.interpolation.warp_fit import fit_warp
+    from models.method import Rep
+
+    ckpt, _, mine = run
+    model = api.load(ckpt, "cpu")
+    image = model.read(mine / "shape01.png").images[0]  # (3, r, r)
+    shifted = torch.roll(image, shifts=2, dims=-1)  # the same shape two pixels to the right (a white margin wraps)
+    enc = model.encode([mine / "shape00.png", mine / "shape02.png", mine / "shape03.png"])
+    both = model.encode(torch.stack([image, shifted]))
+    plain = float(rep_similarities(Rep.cat([enc.rep, both.rep]))["weights"][3, 4])
+    aligned = aligned_similarity(model.method, image, shifted, fit_warp(image, shifted), "weights", enc.rep)
+    assert aligned > 0.9 and aligned > plain
+    out = tmp_path / "aligned"
+    result = similarity.main(["--ckpt", str(ckpt), "--images", str(mine), "--measure", "aligned", "--pairs", "2",
+                              "--correlate", "4", "--out", str(out), "--device", "cpu"])
+    assert result["measure"] == "aligned" and result["blend_scored"] == "aligned" and result["correlated_pairs"] == 4
+    from analysis.interpolation.pair_choice import sample_pairs
+    measured = {tuple(p) for p in sample_pairs(4, 4, seed=0)}
+    assert all((p["a"]["index"], p["b"]["index"]) in measured for p in result["pairs"])
+
+
 def test_similarity_of_identical_images_is_a_result_not_a_crash(run, tmp_path):
     """A file given twice (or only copies) has +inf pixel PSNR: the heatmap stays finite and
     pairs.json stays strict JSON (null for inf)."""

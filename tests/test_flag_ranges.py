@@ -40,7 +40,7 @@ SCRIPTS = {
     upsample: (upsample.UpsampleConfig, {}),
     sample: (sample.SampleConfig, {}),
     train_prior: (train_prior.PriorConfig, {}),
-    similarity: (similarity.SimilarityConfig, {"measure": ("auto", "latent", "weights", "pixel")}),
+    similarity: (similarity.SimilarityConfig, {"measure": similarity.MEASURES}),
     bench: (bench.BenchConfig, {"device": ("cpu", "cuda", "auto")}),
     compare_encodings: (compare_encodings.EncodingsConfig, {}),
     contact_sheet: (contact_sheet.SheetConfig, {}),

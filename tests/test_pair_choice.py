@@ -90,3 +90,16 @@ def test_spearman_interval_brackets_rho_and_narrows_with_pairs():
     assert spearman_interval(0.5, 100)[0] > 0  # resolved: the interval excludes 0
     assert spearman_interval(0.3, 1000)[1] - spearman_interval(0.3, 1000)[0] < high - low
     assert all(math.isnan(v) for v in spearman_interval(0.5, 3))
+
+
+def test_choose_pairs_never_takes_an_unmeasured_pair():
+    """A per-pair measure (the aligned similarity) is measured on a sample: nan elsewhere is no candidate."""
+    sim = similarity_matrix(10)
+    measured = torch.zeros(10, 10, dtype=torch.bool)
+    for a, b in sample_pairs(10, 12, seed=3):
+        measured[a, b] = measured[b, a] = True
+    sparse = torch.where(measured, sim, torch.full_like(sim, float("nan")))
+    for rho in (-0.9, 0.05):  # the similar rule and the spread rule
+        pairs, _ = choose_pairs(sparse, rho, 100, higher_is_better=False)
+        assert pairs and all(measured[p["a"], p["b"]] for p in pairs)
+        assert all(math.isfinite(p["similarity"]) for p in pairs)

@@ -89,7 +89,8 @@ def choose_pairs(similarity: torch.Tensor, rho: float, n: int, higher_is_better:
 
     similarity: (N, N); rho: Spearman of similarity vs the score over n pairs; higher_is_better:
     the score's direction (False for errors such as morph_error); eligible: optional (N, N) bool
-    of pairs allowed (e.g. pixel PSNR below the median, so the pairs look different).
+    of pairs allowed (e.g. pixel PSNR below the median, so the pairs look different). A pair whose
+    similarity is nan (not measured: a per-pair measure is computed on a sample) is never chosen.
     Rule: if the correlation says, significantly, that more similar pairs interpolate better,
     the first count - 1 pairs are the most similar ones ("similar": where the method should
     shine); otherwise similarity is no guide and they sit at evenly spaced similarity
@@ -100,6 +101,8 @@ def choose_pairs(similarity: torch.Tensor, rho: float, n: int, higher_is_better:
     iu = torch.triu_indices(size, size, offset=1)  # (2, M)
     sim = similarity[iu[0], iu[1]].double()  # (M,)
     ok = torch.ones_like(sim, dtype=torch.bool) if eligible is None else eligible[iu[0], iu[1]]
+    measured = torch.isfinite(sim)  # (M,)
+    iu, sim, ok = iu[:, measured], sim[measured], ok[measured]
     helps = significant(rho, n) and (rho > 0) == higher_is_better
     used: set[int] = set()
     pairs: list[dict] = []

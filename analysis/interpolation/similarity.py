@@ -12,6 +12,11 @@ Measures (all (N, N), symmetric):
                         first layer's ~50x larger scale (SIREN init) does not dominate.
     pixel_psnr          PSNR (dB) between the images themselves, the reference: higher =
                         more alike; the diagonal is +inf.
+    aligned_similarity  one pair at a time: the cosine above (latent or weights) between a and
+                        b read in a's frame (b o phi_1, the warp fitted on the pair), averaged with
+                        its mirror (a o phi_1^-1 against b). The warp takes out where things are,
+                        so what is compared is what they look like once lined up: the part of the
+                        difference that the aligned interpolation has to blend.
 
 Pair selection lives in analysis/interpolation/pair_choice.py (by the measured correlation of a
 similarity with a path score).
@@ -21,7 +26,9 @@ from __future__ import annotations
 import torch
 
 from common.errors import UserError
-from models.method import Rep
+from analysis.interpolation.aligned_blend import encode_aligned
+from analysis.interpolation.warp import Warp
+from models.method import Method, Rep
 from models.siren import Params
 
 
@@ -39,12 +46,14 @@ def latent_similarity(latent: torch.Tensor) -> torch.Tensor:
     return cosine_matrix(latent, center=True)
 
 
-def normalized_weights(params: Params) -> torch.Tensor:
-    """{name: (N, *shape)} -> (N, #tensors * ...) per-layer-normalized, concatenated weights."""
+def normalized_weights(params: Params, reference: Params | None = None) -> torch.Tensor:
+    """{name: (N, *shape)} -> (N, #tensors * ...) per-layer-normalized, concatenated weights,
+    centred on the mean over `reference`'s images (default: over params' own)."""
     blocks = []
     for name in sorted(params):
         w = params[name].double().flatten(1)  # (N, n)
-        w = w - w.mean(0, keepdim=True)  # what every image shares is not a difference
+        centre = (params if reference is None else reference)[name].double().flatten(1).mean(0, keepdim=True)  # (1, n)
+        w = w - centre  # what every image shares is not a difference
         blocks.append(w / w.norm(dim=1, keepdim=True).clamp_min(1e-12))  # unit norm per image and tensor
     return torch.cat(blocks, dim=1)  # (N, sum n)
 
@@ -63,6 +72,24 @@ def rep_similarities(rep: Rep) -> dict[str, torch.Tensor]:
     if rep.params is not None:
         sims["weights"] = weight_similarity({k: v.cpu() for k, v in rep.params.items()})
     return sims
+
+
+def aligned_similarity(method: Method, image_a: torch.Tensor, image_b: torch.Tensor, warp: Warp, measure: str,
+                       reference: Rep) -> float:
+    """The `measure` cosine ("latent" or "weights") of a with b read in a's frame, averaged with a
+    read in b's frame against b; centred on the mean of `reference` (the compared set's reps, on CPU),
+    as the plain measures are. image_a, image_b: (3, H, W) the encoder reads; warp carries a onto b."""
+    reference = reference.detach()
+    with torch.enable_grad():  # an encoder that takes gradient steps (test-time steps, MAML) needs autograd
+        views = Rep.cat(list(encode_aligned(method, image_a, image_b, warp)))  # a, b in a, a in b, b
+    if measure == "latent":
+        centre = reference.latent.cpu().double().mean(0, keepdim=True)  # (1, D)
+        vectors = views.latent.cpu().double() - centre  # (4, D)
+    else:
+        on_cpu = lambda params: {k: v.cpu() for k, v in params.items()}  # noqa: E731
+        vectors = normalized_weights(on_cpu(views.params), on_cpu(reference.params))  # (4, D)
+    cos = cosine_matrix(vectors, center=False)  # (4, 4)
+    return float(cos[0, 1] + cos[2, 3]) / 2
 
 
 def choose_measure(measure: str, available: list[str], method: str) -> str:
