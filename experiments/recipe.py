@@ -50,6 +50,9 @@ VARIANTS = {
     "stable_lr3e-3": f"{STABLE} --lr 3e-3 --base-lr 1",
     # ... and the shared SIREN at a tenth of the encoder's rate: the registry's modulated now
     "stable_lr3e-3_base0.1": f"{STABLE} --lr 3e-3 --base-lr 0.1",
+    # Capacity on top of the registry's modulated (the long-run recipe), per icon still 2,304 floats:
+    "default_hidden128": "--hidden 128",                          # a shared SIREN twice as wide
+    "default_latent_steps1": "--latent-steps 1",                  # one trained first-order Meta-SGD step on the grid
 }
 STEPS = (0, 1, 3)
 
