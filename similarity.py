@@ -110,9 +110,10 @@ def main(argv=None) -> dict:
     warps = WarpCache()  # in memory: each sampled pair's warp serves its similarity and its path
     if measure == "aligned":  # per pair: only the correlated pairs are measured (nan elsewhere: not candidates)
         chosen = torch.full_like(pix, float("nan"))  # (N, N)
+        reference = rep.detach()  # the set the aligned views are centred on, once
         for i, j in sample_pairs(len(names), cfg.correlate, cfg.seed):
             warp = warps.fit(enc.images[i], enc.images[j])
-            chosen[i, j] = chosen[j, i] = aligned_similarity(method, enc.images[i], enc.images[j], warp, base, rep.detach())
+            chosen[i, j] = chosen[j, i] = aligned_similarity(method, enc.images[i], enc.images[j], warp, base, reference)
     else:
         chosen = pix if measure == "pixel" else sims[measure]
 
