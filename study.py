@@ -1,7 +1,7 @@
 """The whole study in one command: train every method, evaluate, upsample, pick pairs,
 interpolate, and write the figures and the results table (Markdown and JSON).
 
-    python study.py                      # ~30 min on a 2-core CPU, writes runs/study/
+    python study.py                      # ~36 min on a 2-core CPU, writes runs/study/
     python study.py --minutes 30         # longer, better run (per method); a GPU is used when present
     python study.py --quick --out /tmp/s # seconds: tiny models, a smoke run
     python study.py --methods hyper,hybrid,maml --seed 1 --out runs/study_seed1   # another draw
@@ -66,8 +66,9 @@ from train.trainer import train
 # modulated supersedes); each costs ~4 minutes of the study's ~40 (add them with --methods).
 STUDY_METHODS = "concat,hyper,hyper_table,modulated,local,hybrid,maml,perimage"
 # Training budget as a multiple of --minutes: the per-image reference needs less, and modulated learns from
-# 1,445 icons (its registry data), not 100, so it gets more of them per run.
-BUDGET = {"perimage": 0.5, "modulated": 5 / 3}
+# 1,445 icons (its registry data), not 100, and is the weight space every later answer reads, so it gets
+# the study's spare minutes (its quality grows with steps: docs/modulated.md, the long run).
+BUDGET = {"perimage": 0.5, "modulated": 3.0}
 QUICK = {"steps": 3, "unseen_count": 4, "eval_every": 1000, "image_every": 1000}  # on top of the registry's tiny sizes
 
 
@@ -78,7 +79,7 @@ class StudyConfig:
     out: str = "runs/study"
     minutes: float = field(default=3.0, metadata={"range": Range(0, open_low=True)})  # training budget per joint
     #                             method (the perimage reference gets half; 0 would be no limit here); 3.0 keeps
-    #                             the whole study near 30 minutes on an idle 2-core CPU (measured, README)
+    #                             the whole study near 36 minutes on an idle 2-core CPU (measured, README)
     data: str = "icons100"
     res: int = 48
     hr_res: int = field(default=256, metadata={"range": Range(2)})  # upsampling target (true renders at this size
@@ -175,8 +176,11 @@ def interpolate_all(cfg: StudyConfig, out: Path, names: list[str]) -> dict[str, 
     blends them."""
     chooser = next((n for n in ("modulated", "hyper") if n in names), names[0])
     pool = study_icons(cfg)
+    # modulated's pairs by the aligned cosine, the measure that predicted its morph error in every draw
+    # (docs/similarity_and_pairs.md); the plain cosine predicted in at most one of four
+    measure = "aligned" if chooser == "modulated" else "auto"
     similarity.main(["--ckpt", str(out / "runs" / chooser / "ckpt.pt"), "--out", str(out / "similarity"),
-                     "--pool", str(pool), "--device", cfg.device])
+                     "--pool", str(pool), "--measure", measure, "--device", cfg.device])
     results = {}
     for name in names:
         results[name] = interpolate.main([
