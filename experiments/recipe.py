@@ -53,6 +53,10 @@ VARIANTS = {
     # Capacity on top of the registry's modulated (the long-run recipe), per icon still 2,304 floats:
     "default_hidden128": "--hidden 128",                          # a shared SIREN twice as wide
     "default_latent_steps1": "--latent-steps 1",                  # one trained first-order Meta-SGD step on the grid
+    # Supervision that does not blur: the registry's modulated, and its changed icons rendered from their true
+    # 256 px renders (warped there, area-averaged to 48 px) instead of a bilinear warp of the 48 px image
+    "default": "",
+    "default_changes_from_hr": "--changes-from-hr",
 }
 STEPS = (0, 1, 3)
 

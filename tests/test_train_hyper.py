@@ -117,3 +117,14 @@ def test_a_jumped_loss_is_skipped_not_learned():
     assert followed[0] and not any(followed[-100:])  # skipped at first, then the mean follows it
     never = LossGuard("/nonexistent", opt, 0)  # spike 0: the test is off
     assert not any(never.check(i, torch.tensor(x), torch.tensor(x)) for i, x in enumerate(losses))
+
+
+def test_changes_from_hr_trains_a_modulated_run_and_needs_high_res_renders(shapes_dir, tmp_path):
+    common = ["--data", str(shapes_dir), "--model", "modulated", "--grid", "3", "--batch", "2", "--pixels", "20",
+              "--steps", "2", *TINY, "--changes", "1", "--changes-from-hr"]
+    with pytest.raises(UserError, match="--changes-from-hr renders changed icons"):
+        train_hyper.main(common + ["--out", str(tmp_path / "no_hr"), "--hr-supervision", "0"])
+    assert not (tmp_path / "no_hr").exists()  # refused before any work
+    metrics = train_hyper.main(common + ["--out", str(tmp_path / "hr"), "--hr-supervision", "24"])
+    assert metrics["step"] == 2 and 0 < metrics["psnr/train_pixels"] < 100
+    assert load_checkpoint(tmp_path / "hr" / "ckpt.pt")["config"]["changes_from_hr"] is True

@@ -62,6 +62,9 @@ class TrainConfig:
     #                                 mirrored half the time and hue-turned by a uniform angle; 0 = off
     changes: float = 0.0            # chance that a step's icon is replaced by a geometric change of itself (shift,
     #                                 scale, rotation: the known-midpoint benchmark's, data/geometric.py); 0 = off
+    changes_from_hr: bool = False   # render a changed icon from its --hr-supervision render (warped there, then
+    #                                 area-averaged), not from its working-resolution image: no resampling blur,
+    #                                 and its high-res targets kept (data/geometric.hr_changed_views)
     # SIREN body, shared by every method
     hidden: int = 64
     hidden_layers: int = 3
@@ -157,6 +160,9 @@ def check_config(cfg) -> None:
     if cfg.edge_share > 0 and not cfg.hr_supervision:
         raise UserError(f"--edge-share {cfg.edge_share:g} picks among high-res pixels: pass --hr-supervision 256 too, "
                         "or --edge-share 0")
+    if cfg.changes_from_hr and not (cfg.hr_supervision and cfg.changes > 0):
+        raise UserError("--changes-from-hr renders changed icons from their high-res renders: pass --changes 0.5 "
+                        "--hr-supervision 256 too, or leave --changes-from-hr out")
     if cfg.model != "modulated":
         return
     if not 1 <= cfg.grid <= cfg.res // 2:  # models/modulated.GridEncoder first folds 2 x 2 pixels into one

@@ -110,6 +110,13 @@ class PixelSampler:
         return coords, targets
 
 
+    def hr_images(self, index: torch.Tensor) -> torch.Tensor:
+        """index (M,) image rows -> their high-res renders (M, 3, R, R) (needs hr_images)."""
+        pixels = self.hr[1][index]  # (M, R*R, 3)
+        big = round(pixels.shape[1] ** 0.5)
+        return pixels.view(len(index), big, big, 3).permute(0, 3, 1, 2)
+
+
 def _draw(table: torch.Tensor, counts: torch.Tensor, index: torch.Tensor, count: int, gen: torch.Generator) -> torch.Tensor:
     """`count` entries per image of `index` (B,), drawn with replacement from its row of `table`
     (its first counts[i] entries) -> (B, count)."""

@@ -1,10 +1,8 @@
 """The one training loop, shared by train_hyper.py and train_maml.py.
 
-A step: pick images, encode them from their observed (non-held-out) pixels, decode at a
-sample of training pixels, MSE + the method's penalty, Adam. Optionally the method reads only
-a random part of the observed pixels (`--support`) and the step's icons are mirrored and
-hue-turned (`--augment`, data/augment.mirror_and_turn) or moved by a geometric change
-(`--changes`, data/geometric.py). Every `eval_every` steps the
+A step: pick images and what the method reads of them (train/batch.py: held-out pixels never,
+`--support`, `--augment`, `--changes`), encode, decode at a sample of training pixels, MSE + the
+method's penalty, Adam. Every `eval_every` steps the
 shared `Evaluator` logs the same TensorBoard tags for every method, and every `track_every`
 steps a cheap one on 16 + 16 icons writes track/* and track.jsonl (analysis/scoring/track.py); every `ckpt_every`
 steps an atomic checkpoint lets a killed run resume exactly (step, optimizer, RNG).
@@ -26,26 +24,16 @@ from pathlib import Path
 
 import torch
 
-from common.cli import check_out_folder, resolve_device
-from data.augment import draw_changes_on, mirror_and_turn
-from data.geometric import changed_views
+from common.cli import resolve_device
 from data.images import load_images
 from data.pixels import heldout_mask
 from data.split import train_split
 from common.errors import UserError
 from models.method import Method
 from train.registry import build_method
-from common.runfolder import check_replace, check_resume, claim, holds_files
-from train.checkpoint import (
-    capture_rng,
-    check_optimizer_state,
-    open_checkpoint,
-    read_checkpoint,
-    restore_rng,
-    save_checkpoint,
-)
+from common.runfolder import claim
+from train.checkpoint import capture_rng, check_optimizer_state, restore_rng, save_checkpoint
 from train.clock import StepClock, device_sync, sync_every
-from train.config import RESUMABLE_CHANGES, check_config
 from train.device_defaults import for_device
 from train.distributed import (
     DistInfo,
@@ -55,7 +43,6 @@ from train.distributed import (
     init_distributed,
     max_over_ranks,
     mean_over_ranks,
-    shard,
     shutdown,
     wrap,
 )
@@ -63,43 +50,13 @@ from train.fast import enable_fast_path, make_optimizer, param_groups, to_device
 from train.health import LossGuard
 from train.memory import check_fits
 from train.report import Report
+from train.batch import step_batch
+from train.prepare import prepare_run
 from train.sampler import PixelSampler
 from train.ema import WeightAverage
 from train.schedule import RATE_FROM, RATE_TO, fix_horizon, lr_factor
 
 log = logging.getLogger(__name__)
-
-
-def prepare_run(cfg, given: set[str], script: str, info: DistInfo = DistInfo()):
-    """Check --resume / --overwrite against the output folder (common/runfolder.py: only a folder a script made);
-    returns (config, checkpoint or None, the checkpoint's method with its weights or None, whether --out
-    is to be replaced). Every rank checks; `_train` deletes, once the run's data and model are checked too."""
-    out = check_out_folder(cfg.out)
-    ckpt_path = out / "ckpt.pt"
-    if cfg.resume:
-        ckpt = read_checkpoint(ckpt_path)
-        if ckpt["script"] != script:
-            raise UserError(f"{ckpt_path} was written by {ckpt['script']}.py, not {script}.py: resume it with that script")
-        check_resume(out)  # after the checkpoint's own checks, which say what is wrong with it
-        saved = ckpt["config"]
-        for name in sorted(given - RESUMABLE_CHANGES - {"out"}):
-            if saved.get(name) != getattr(cfg, name):
-                raise UserError(f"--{name.replace('_', '-')} {getattr(cfg, name)} differs from the checkpoint's "
-                                f"{saved.get(name)}: drop the flag to resume, or use a new --out")
-        # --out is where the checkpoint was found: a moved or copied run folder goes on there
-        changes = {name: getattr(cfg, name) for name in (given & RESUMABLE_CHANGES) | {"out"}}
-        known = {f.name for f in dataclasses.fields(cfg)}
-        cfg = type(cfg)(**{**{k: v for k, v in saved.items() if k in known}, **changes})
-        _, method = open_checkpoint(ckpt_path, ckpt, dataclasses.asdict(cfg))
-        return cfg, ckpt, method, False
-    check_config(cfg)  # a resumed run's config was checked when it began
-    replace = holds_files(out)
-    if replace:
-        if not cfg.overwrite:
-            raise UserError(f"output folder {out} already exists: pass --resume to continue it, "
-                            "--overwrite to replace it, or another --out")
-        check_replace(out)
-    return cfg, None, None, replace
 
 
 class Run:
@@ -198,35 +155,11 @@ class Run:
         """One optimizer step at the scheduled lr, timed by `timer` (read every `sync_every` steps).
         Returns this rank's MSE, a () tensor left on the device (no sync)."""
         self.timer.start()
-        cfg, n = self.cfg, self.n
+        cfg = self.cfg
         factor = lr_factor(self.step_count, self.horizon, cfg.warmup, cfg.lr_final)
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr * group.get("lr_scale", 1.0) * factor  # groups saved before the scale: 1
-        index = (torch.randperm(n, generator=self.gen, device=self.device)[:cfg.batch] if cfg.batch < n
-                 else torch.arange(n, device=self.device))  # (B,), the same on every rank
-        # Pixels, support masks and changes are drawn for the whole batch on every rank, so every
-        # rank's generator advances alike; each rank then works on its own shard only.
-        coords, targets = self.sampler.sample(index, cfg.pixels, self.gen)  # (B, P, 2), (B, P, 3)
-        read = self.observed[index]  # (B, 1, H, W): what the encoder / inner loop reads
-        if cfg.support < 1:
-            read = read & (torch.rand(read.shape, generator=self.gen, device=self.device) < cfg.support)
-        if cfg.augment > 0:
-            draw = torch.rand(3, len(index), generator=self.gen, device=self.device)  # (3, B)
-            changed = draw[0] < cfg.augment  # (B,)
-            mirror, degrees = changed & (draw[1] < 0.5), changed * (360 * draw[2] - 180)  # (B,), (B,)
-        if cfg.changes > 0:
-            p0, p1 = draw_changes_on(len(index), self.gen, self.device)  # (B, 5) each: the benchmark's changes
-            draw = torch.rand(2, len(index), 1, generator=self.gen, device=self.device)  # (2, B, 1)
-            moved, states = draw[0, :, 0] < cfg.changes, torch.lerp(p0, p1, draw[1])  # (B,), (B, 5): a point on the path
-        mine = shard(index, self.info)  # this rank's images (all of them in one process)
-        images, read, coords, targets = self.images[mine], *(shard(t, self.info) for t in (read, coords, targets))
-        if cfg.augment > 0:
-            images, read, coords, targets = mirror_and_turn(
-                images, read, coords, targets, shard(mirror, self.info), shard(degrees, self.info))
-        if cfg.changes > 0:
-            rows = shard(moved, self.info).nonzero()[:, 0]  # (M,)
-            images, read, coords, targets = changed_views(images, read, coords, targets,
-                                                          shard(states, self.info)[rows], rows, self.gen)
+        images, read, mine, coords, targets = step_batch(self)  # this rank's share of the step's icons
         pred, penalty = self.model(images, read, mine, coords)
         mse = (pred - targets).pow(2).mean()
         loss = mse + penalty
