@@ -89,7 +89,7 @@ def test_steps_from_a_study_folder_fixes_every_budget(tmp_path):
     assert study.budgets(study.StudyConfig(steps="500"), ["hyper", "perimage"])["perimage"] == {
         "minutes": 0, "steps": 500, "eval_every": 1_000_000}
     default = study.budgets(study.StudyConfig(), ["perimage", "modulated"])
-    assert default["perimage"]["minutes"] == 1.5 and default["modulated"]["minutes"] == 5.0
+    assert default["perimage"]["minutes"] == 1.5 and default["modulated"]["minutes"] == 9.0
     with pytest.raises(UserError, match="no step count for modulated"):
         study.budgets(study.StudyConfig(steps_from=str(tmp_path)), ["hyper", "modulated"])
     with pytest.raises(UserError, match="no such folder"):

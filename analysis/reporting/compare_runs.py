@@ -39,11 +39,12 @@ def headline(summary: dict, name: str) -> dict[str, float | None]:
 
 def compare(committed: dict, rerun: dict) -> tuple[str, dict]:
     """Markdown (a block of three rows per method: committed, rerun, difference) and
-    {"largest": (dB, method, column), "within_noise": bool, "methods": [...]}."""
+    {"largest": (dB, method, column), "within_noise": bool, "methods": [...],
+    "beyond": [(method, column, committed dB, rerun dB), ...] the differences of NOISE_DB or more}."""
     names = [n for n in committed["methods"] if n in rerun["methods"]]
     lines = ["| method | run | steps | " + " | ".join(f"{c} dB" for c in COLUMNS.values()) + " |",
              "|---|---|---|" + "---|" * len(COLUMNS)]
-    largest = (0.0, None, None)
+    largest, beyond = (0.0, None, None), []
     constant = committed.get("known_midpoints_unseen", {}).get("mean/constant", {}).get("frame_psnr")  # the benchmark's
     floor = max([*committed.get("references", {}).get("mean_icon", {}).values(),  # mean-icon frames, dB
                  *([constant] if constant is not None else [])], default=float("-inf"))
@@ -55,6 +56,8 @@ def compare(committed: dict, rerun: dict) -> tuple[str, dict]:
         for k, d in diffs.items():
             if d is not None and k not in blind and abs(d) > abs(largest[0]):
                 largest = (d, name, COLUMNS[k])
+            if d is not None and k not in blind and abs(d) >= NOISE_DB:
+                beyond.append((name, COLUMNS[k], a[k], b[k]))
         marked = [("n/a" if d is None else f"{d:+.2f}" + (" (at the mean icon)" if k in blind else
                                                          " (beyond noise)" if abs(d) >= NOISE_DB else ""))
                   for k, d in diffs.items()]
@@ -67,7 +70,8 @@ def compare(committed: dict, rerun: dict) -> tuple[str, dict]:
                f"{largest[2]}); "
                + ("every difference is under" if within else "at least one difference is beyond")
                + f" the noise figure of {NOISE_DB} dB." if largest[1] else "No common scores.")
-    return "\n".join(lines) + "\n\n" + verdict + "\n", {"largest": largest, "within_noise": within, "methods": names}
+    return "\n".join(lines) + "\n\n" + verdict + "\n", {"largest": largest, "within_noise": within, "methods": names,
+                                                       "beyond": beyond}
 
 
 def read_summary(folder: Path) -> dict:
