@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from analysis.reporting.compare_runs import NOISE_DB, compare, main
+from analysis.reporting.compare_runs import FIT_DB, NOISE_DB, compare, main
 from common.cli import run_main
 
 
@@ -48,11 +48,6 @@ def test_a_folder_without_results_is_one_line_and_exit_2(tmp_path, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no readable results.json" in err
-
-
-# Above this a score is a fit to 8-bit precision or finer (the per-image SIREN's and `local`'s own
-# pixels): its dB swing between seeds is no visible difference, and the noise figure is not read from it.
-FIT_DB = 40.0
 
 
 def test_the_committed_seeds_differ_within_the_noise_figure():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from data.pixels import pixel_grid, to_pixels
+from data.pixels import pixel_grid, to_images, to_pixels
 from train.fast import to_device  # pinned, non-blocking copies on CUDA
 
 EDGE_STEP = 0.05  # colour difference (in [0, 1]) to a neighbour that puts a high-res pixel on an edge
@@ -109,12 +109,10 @@ class PixelSampler:
         targets = torch.cat([targets, hr_targets[index[:, None], hr_chosen]], 1)  # (B, count, 3), no (B, R*R, 3) copy
         return coords, targets
 
-
     def hr_images(self, index: torch.Tensor) -> torch.Tensor:
         """index (M,) image rows -> their high-res renders (M, 3, R, R) (needs hr_images)."""
         pixels = self.hr[1][index]  # (M, R*R, 3)
-        big = round(pixels.shape[1] ** 0.5)
-        return pixels.view(len(index), big, big, 3).permute(0, 3, 1, 2)
+        return to_images(pixels, round(pixels.shape[1] ** 0.5))
 
 
 def _draw(table: torch.Tensor, counts: torch.Tensor, index: torch.Tensor, count: int, gen: torch.Generator) -> torch.Tensor:

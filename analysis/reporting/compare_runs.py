@@ -22,6 +22,9 @@ from common.cli import OneLineParser, run_main
 from common.errors import UserError
 
 NOISE_DB = 0.8  # the pages' one noise figure: differences under it are ties (results/README.md)
+# Above this a score is a fit to 8-bit precision or finer (the per-image SIREN's and `local`'s own pixels): its
+# dB swing between seeds is no visible difference, and the noise figure holds below it (results/README.md)
+FIT_DB = 40.0
 COLUMNS = {"train_pixels": "train px", "heldout_pixels": "held-out px", "unseen_images": "unseen icons",
            "unseen_heldout_pixels": "unseen held-out px", "upsample": "256 px, training icons",
            "unseen_upsample": "256 px, unseen icons", "midpoints": "known midpoints, unseen, best path"}
@@ -54,9 +57,11 @@ def compare(committed: dict, rerun: dict) -> tuple[str, dict]:
         diffs = {k: None if a[k] is None or b[k] is None else b[k] - a[k] for k in COLUMNS}
         blind = {k for k, d in diffs.items() if d is not None and max(a[k], b[k]) <= floor}  # no image learned
         for k, d in diffs.items():
-            if d is not None and k not in blind and abs(d) > abs(largest[0]):
+            if d is None or k in blind:
+                continue
+            if abs(d) > abs(largest[0]):
                 largest = (d, name, COLUMNS[k])
-            if d is not None and k not in blind and abs(d) >= NOISE_DB:
+            if abs(d) >= NOISE_DB:
                 beyond.append((name, COLUMNS[k], a[k], b[k]))
         marked = [("n/a" if d is None else f"{d:+.2f}" + (" (at the mean icon)" if k in blind else
                                                          " (beyond noise)" if abs(d) >= NOISE_DB else ""))
