@@ -55,7 +55,8 @@ class InterpolateConfig:
     pairs: str = ""                   # pairs.json from similarity.py: blend each of its pairs (overrides --a/--b)
     frames: int = 9                   # frames from t = 0 to t = 1, endpoints included
     res: int = 128                    # render resolution
-    modes: str = ""                   # comma list of pixel, latent, weights, warp, aligned ("" = all that apply)
+    modes: str = ""                   # comma list of pixel, latent, weights, warp, aligned, aligned_residual
+    #                                   ("" = all that apply, aligned_residual aside: it reads the end pixels too)
     random_pairs: int = 0             # also score this many seeded random pairs (metrics only, mean and spread,
     #                                   rendered at the training resolution, where the path metrics are calibrated)
     seed: int = 0                     # of the random pairs

@@ -18,10 +18,16 @@ the checkpoint's resolution; a bad file is a one-line error) and encoded whole; 
 column is the file itself at --res, scored where the file is at least --res px.
 
     python upsample.py --ckpt runs/study/runs/local/ckpt.pt --unseen 100
+    python upsample.py --ckpt checkpoints/modulated.pt --unseen 100 --residual
 
 --unseen K also encodes the first K icons of the run's unseen split (icons-large test for the
 bundled sets) from all their pixels and prints, per icon, the method's PSNR at --res minus
-Lanczos's: mean, median, min, max and on how many icons the method wins.
+Lanczos's: mean, median, min, max and on how many icons the method wins; and the mean PSNR and
+flat-region error (analysis/scoring/flat_error.py) of each column.
+
+--residual adds a column: the render plus what the reading missed of the input (its pixels minus
+the render at the input's resolution, bilinear between them; analysis/residual.py), which
+reproduces the input's pixels exactly.
 """
 from __future__ import annotations
 
@@ -35,7 +41,8 @@ import api
 from analysis.endpoints import resolve_index, training_split
 from analysis.figures import save_png
 from analysis.reporting.upsampling import upsample_sheet
-from analysis.scoring.evaluate import psnr
+from analysis.scoring.evaluate import psnr, upsample_scores
+from analysis.scoring.flat_error import flat_mask
 from common.cli import check_out_folder, encode_steps, parse_config, run_main, steps_field
 from data.images import lanczos_resize, load_images
 from data.split import unseen_source
@@ -55,6 +62,7 @@ class UpsampleConfig:
     unseen: int = 0                   # also score this many unseen icons against Lanczos, per icon (0 = skip)
     steps: int = steps_field()        # gradient steps on each image's representation when encoding (-1 = as trained:
     #                                   modulated 0, MAML 3); 3 or 10 sharpen modulated's reading (docs/modulated.md)
+    residual: bool = False            # also the render with the input's residual put back (analysis/residual.py)
     device: str = "auto"
 
 
@@ -71,26 +79,29 @@ def main(argv=None) -> dict:
 
     model = inr.kind
     renders = {model: inr.render(enc, cfg.res)}  # (K, 3, R, R)
+    if cfg.residual:
+        renders[f"{model} + residual"] = inr.render(enc, cfg.res, residual=True)  # (K, 3, R, R)
     sheet, scores = upsample_sheet(enc.images, renders, truth)  # scores: label -> (K,) dB
     save_png(sheet, claim(out, "upsample", dict(vars(cfg))) / "sheet.png")
     rows = [{**row, **({f"psnr_{k}": v[j].item() for k, v in scores.items()} if true[j] else {})}
             for j, row in enumerate(rows)]
     mean = {k: v[kept].mean().item() for k, v in scores.items()} if kept else {}
+    labels = ["lanczos", *renders]
     result = {"ckpt": str(cfg.ckpt), "model": model, "train_res": inr.res, "res": cfg.res,
-              "columns": ["input (nearest)", "lanczos", model, "truth"], "icons": rows, "mean_psnr": mean}
+              "columns": ["input (nearest)", *labels, "truth"], "icons": rows, "mean_psnr": mean}
     print(f"PSNR (dB) at {cfg.res} px against the true images, from {inr.res} px:")
-    print(f"  {'icon':40s} {'lanczos':>8s} {model:>8s}")
+    print(f"  {'icon':40s} " + " ".join(f"{k:>12s}" for k in labels))
     for r in rows:
-        cells = [f"{r[f'psnr_{k}']:8.2f}" if f"psnr_{k}" in r else f"{'n/a':>8s}" for k in ("lanczos", model)]
+        cells = [f"{r[f'psnr_{k}']:12.2f}" if f"psnr_{k}" in r else f"{'n/a':>12s}" for k in labels]
         print(f"  {r['name'][:40]:40s} {' '.join(cells)}")
     if mean:
-        print(f"  {'mean':40s} {mean['lanczos']:8.2f} {mean[model]:8.2f}")
+        print(f"  {'mean':40s} " + " ".join(f"{mean[k]:12.2f}" for k in labels))
     if len(kept) < len(rows):
         where = "as a file" if cfg.input else f"in {inr.config['data']}"
         print(f"  n/a: below {cfg.res} px {where}, so no true {cfg.res} px version (the sheet's last column is its "
               "Lanczos upscale); not scored")
     if cfg.unseen > 0:
-        result["unseen_minus_lanczos"] = unseen_wins(inr, cfg.res, cfg.unseen)
+        result["unseen_minus_lanczos"], result["unseen"] = unseen_wins(inr, cfg.res, cfg.unseen, cfg.residual)
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     print(f"wrote {out / 'sheet.png'}")
     return result
@@ -123,8 +134,10 @@ def file_rows(inr: api.Model, files: str, res: int) -> tuple[api.Encoding, torch
     return enc, truth.images, true, [{"path": str(p), "name": n} for p, n in zip(enc.inputs.paths, enc.names)]
 
 
-def unseen_wins(inr: api.Model, res: int, count: int) -> dict:
-    """Per-icon PSNR at `res` of the method minus Lanczos on `count` unseen icons read whole."""
+def unseen_wins(inr: api.Model, res: int, count: int, residual: bool = False) -> tuple[dict, dict]:
+    """On `count` unseen icons read whole: (the method's PSNR at `res` minus Lanczos's, per icon, as
+    a spread; {column: mean PSNR, SSIM and flat-region error} for Lanczos, the method and, with
+    `residual`, the method with the input's residual)."""
     run = inr.config
     source = unseen_source(run["data"], run["unseen"])
     if source is None or not inr.method.handles_unseen_images:
@@ -132,13 +145,22 @@ def unseen_wins(inr: api.Model, res: int, count: int) -> dict:
                         "unseen icons; use --unseen 0")
     low = load_images(source[0], run["res"], split=source[1]).images[:count]  # (K, 3, r, r)
     truth = load_images(source[0], res, split=source[1]).images[:count]  # (K, 3, R, R)
-    diff = psnr(inr.render(low, res), truth) - psnr(lanczos_resize(low, res), truth)  # (K,) dB
+    enc = inr.encode(low)
+    columns = {"lanczos": lanczos_resize(low, res), run["model"]: inr.render(enc, res)}  # (K, 3, R, R) each
+    if residual:
+        columns[f"{run['model']} + residual"] = inr.render(enc, res, residual=True)
+    diff = psnr(columns[run["model"]], truth) - psnr(columns["lanczos"], truth)  # (K,) dB
     wins = {"icons": len(diff), "mean": diff.mean().item(), "median": diff.median().item(),
             "min": diff.min().item(), "max": diff.max().item(), "wins": int((diff > 0).sum())}
     print(f"{run['model']} minus Lanczos at {res} px on {wins['icons']} unseen icons: mean {wins['mean']:+.2f} dB, "
           f"median {wins['median']:+.2f}, min {wins['min']:+.2f}, max {wins['max']:+.2f}; "
           f"wins on {wins['wins']} of {wins['icons']}")
-    return wins
+    flat = flat_mask(truth)  # (K, 1, R, R): the truth's flat regions, shared by the columns
+    scores = {label: upsample_scores(images, truth, flat) for label, images in columns.items()}
+    print(f"  {'unseen, ' + str(res) + ' px':24s} {'PSNR dB':>8s} {'SSIM':>6s} {'flat-region RMSE':>17s}")
+    for label, s in scores.items():
+        print(f"  {label:24s} {s['psnr']:8.2f} {s['ssim']:6.3f} {s['flat_rmse']:17.2f}")
+    return wins, scores
 
 
 if __name__ == "__main__":

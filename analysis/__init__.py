@@ -1,6 +1,7 @@
 """Everything that reads a trained method, split by what it serves.
 
     figures.py, endpoints.py   drawing primitives and "which images a script works on",
+    residual.py                the input's residual put back into renders (back-projection),
                                shared by the three subpackages below
     scoring/                   numbers: PSNR, SSIM, flat error, the trivial references,
                                path metrics, dense tracking (question 1, 2a)

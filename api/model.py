@@ -4,11 +4,12 @@ them in any mode the method has, rank pairs by the method's similarity.
     model = load("runs/modulated/ckpt.pt")
     enc = model.encode("my_folder/")                    # Encoding: rep + the images it came from
     big = model.render(enc, 256)                         # (N, 3, 256, 256) in [0, 1]
+    kept = model.render(enc, 256, residual=True)         # the same, the input's pixels kept
     frames = model.interpolate("a.png", "b.png", 9, "aligned")   # (9, 3, res, res)
     pairs = model.rank_pairs(enc)                        # every pair, most similar first
 
 Nothing here is new analysis: encoding is `analysis.scoring.evaluate.encode_all`, rendering
-`render_all`, the modes are `analysis.interpolation.paths` (plain blends, warp-and-blend,
+`render_all` (with the residual, `analysis.residual`), the modes are `analysis.interpolation.paths` (plain blends, warp-and-blend,
 aligned), the similarity is `analysis.interpolation.similarity` (the measure similarity.py
 uses). The scripts upsample.py, interpolate.py and similarity.py are written on this class.
 """
@@ -24,6 +25,7 @@ import torch
 from analysis.interpolation.paths import Pair, modes_for, path_frames
 from analysis.interpolation.similarity import choose_measure, pixel_psnr, rep_similarities
 from analysis.interpolation.warp_cache import WarpCache
+from analysis.residual import render_with_residual
 from analysis.scoring.evaluate import encode_all, render_all
 from api.inputs import Inputs, TrainingImages, read_inputs
 from common.cli import resolve_device
@@ -147,21 +149,36 @@ class Model:
         if new and not self.method.handles_unseen_images:
             raise UserError(f"{self.kind} cannot encode an image it was not trained on ({new[0]}): pass a training "
                             f"image's name or index, or load a checkpoint of a method with an encoder")
-        shape = (len(inputs), 1, self.res, self.res)
-        masks = torch.ones(shape, dtype=torch.bool)  # (N, 1, res, res): a new image is read whole
+        index = torch.tensor([row or 0 for row in inputs.rows], dtype=torch.long)  # (N,) rows for code tables
+        with self._taking(steps):
+            return Encoding(encode_all(self.method, inputs.images, self._observed(inputs), index=index), inputs)
+
+    def _observed(self, inputs: Inputs) -> torch.Tensor:
+        """(N, 1, res, res) bool: the pixels the encoder reads, all of a new image, a training
+        image's observed pixels (never its held-out ones)."""
+        masks = torch.ones((len(inputs), 1, self.res, self.res), dtype=torch.bool)  # a new image is read whole
         trained = [k for k, row in enumerate(inputs.rows) if row is not None]
         if trained:
             observed = self.training.loaded()[1]  # (M, 1, res, res): the pixels training showed the encoder
             masks[trained] = observed[[inputs.rows[k] for k in trained]]
-        index = torch.tensor([row or 0 for row in inputs.rows], dtype=torch.long)  # (N,) rows for code tables
-        with self._taking(steps):
-            return Encoding(encode_all(self.method, inputs.images, masks, index=index), inputs)
+        return masks
 
-    def render(self, x, size: int | None = None) -> torch.Tensor:
+    def render(self, x, size: int | None = None, residual: bool = False) -> torch.Tensor:
         """Render an Encoding, a Rep or any input (encoded first) at size x size px (default the
-        training resolution): (N, 3, size, size) on CPU in [0, 1]."""
-        rep = x if isinstance(x, Rep) else self.encode(x).rep
-        return render_all(self.method, rep, check_resolution(self.res if size is None else size)).clamp(0, 1)
+        training resolution): (N, 3, size, size) on CPU in [0, 1].
+
+        residual: add back what the reading missed of the images it read (their pixels minus the
+        render at the training resolution, bilinear between pixels; analysis/residual.py), so the
+        render reproduces the input's pixels; needs the input, not a bare Rep."""
+        size = check_resolution(self.res if size is None else size)
+        if not residual:
+            rep = x if isinstance(x, Rep) else self.encode(x).rep
+            return render_all(self.method, rep, size).clamp(0, 1)
+        if isinstance(x, Rep):
+            raise UserError("render(..., residual=True) needs the images the representation was read from: "
+                            "pass an Encoding or the input itself, not a Rep")
+        enc = self.encode(x)
+        return render_with_residual(self.method, enc.rep, enc.images, size, self._observed(enc.inputs))
 
     # ------------------------------------------------------------------ interpolate
 

@@ -6,8 +6,8 @@
 Two benchmarks (`analysis.interpolation.known_midpoints.build_benchmark`, 48 px, `--count` icons per kind
 of change, 5 kinds, seed 0): the icons100 training icons and the unseen icons of the icons-large test split.
 For each checkpoint: its training-pixel and held-out PSNR (from the run's metrics.json), its
-endpoint-reconstruction PSNR on each benchmark, and its latent / weights / warp / aligned / pixel
-paths (`analysis.interpolation.method_benchmark`); with `--steps`, a method that adapts is scored
+endpoint-reconstruction PSNR on each benchmark, and its latent / weights / warp / aligned /
+aligned_residual / pixel paths (`analysis.interpolation.method_benchmark`); with `--steps`, a method that adapts is scored
 once per number of test-time steps (every encode on its paths takes them). Then the paired
 comparisons (`analysis.interpolation.paired`): every path minus the best one and minus the pixel
 warp of the true ends, per case, with 95% intervals. Prints markdown; `--out` also writes JSON.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis.interpolation.method_benchmark import SETS, benchmark_methods
+from analysis.interpolation.method_benchmark import MODES, SETS, benchmark_methods
 from analysis.interpolation.paired import flatten, paired_rows, paired_table
 from common.cli import OneLineParser, run_main
 from common.errors import UserError
@@ -79,7 +79,9 @@ def main(argv=None) -> dict:
         lines.append(f"| {name} | {m.get('step')} | {fmt(m.get('psnr/train_pixels'))} | "
                      f"{fmt(m.get('psnr/heldout_pixels'))} | {fmt(m.get('psnr/unseen_images'))} |")
     print("\n".join(lines))
-    for title, bench in benchmark_methods(methods, 48, args.count, args.seed, sets=SET_NAMES[args.sets]).items():
+    modes = (*MODES[:-1], "aligned_residual", MODES[-1])  # the study's modes, and the named one that reads the ends
+    for title, bench in benchmark_methods(methods, 48, args.count, args.seed, sets=SET_NAMES[args.sets],
+                                          modes=modes).items():
         print(f"\n### {title}: {bench['cases']} cases, 48 px\n")
         print("| method | endpoint reconstruction PSNR dB (mean +- std over 2C) |\n|---|---|")
         for name, e in bench["endpoints"].items():

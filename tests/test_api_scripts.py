@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from conftest import write_shapes
 from test_bad_runs import exits_2_with_one_line
 from tiny_runs import BAD_KINDS, ODD_KINDS, train_tiny, write_file
@@ -33,6 +34,31 @@ def test_upsample_takes_files_and_folders(run, tmp_path):
     assert set(result["mean_psnr"]) == {"lanczos", "modulated"} and (tmp_path / "up" / "sheet.png").is_file()
     above = upsample.main(["--ckpt", str(ckpt), "--input", str(one), "--res", "32", "--out", str(tmp_path / "up32")])
     assert above["mean_psnr"] == {}  # a 24 px file has no true 32 px version: shown, not scored
+
+
+def test_upsample_with_the_residual_reproduces_the_input(run, tmp_path):
+    ckpt, _, mine = run  # a tiny checkpoint trained at 12 px; the files are 24 px
+    kept = upsample.main(["--ckpt", str(ckpt), "--input", str(mine), "--res", "12", "--residual",
+                          "--out", str(tmp_path / "up"), "--device", "cpu"])
+    assert set(kept["mean_psnr"]) == {"lanczos", "modulated", "modulated + residual"}
+    assert kept["mean_psnr"]["modulated + residual"] > 60  # at its own resolution the input comes back exactly
+    assert kept["mean_psnr"]["modulated + residual"] > kept["mean_psnr"]["modulated"] + 10
+    import api
+    from common.errors import UserError
+    with pytest.raises(UserError, match="needs the images"):
+        api.load(ckpt).render(api.load(ckpt).encode(mine).rep, 16, residual=True)
+
+
+def test_interpolate_with_the_residual_ends_on_the_files(run, tmp_path):
+    ckpt, _, mine = run
+    import api
+    model = api.load(ckpt)
+    a, b = mine / "shape00.png", mine / "shape03.png"
+    frames = model.interpolate(a, b, 3, "aligned_residual")  # (3, 3, res, res)
+    ends = model.read([a, b]).images  # (2, 3, res, res): the images the encoder reads
+    assert torch.allclose(frames[0], ends[0].clamp(0, 1), atol=1e-4) and torch.allclose(frames[-1], ends[1], atol=1e-4)
+    plain = model.interpolate(a, b, 3, "aligned")
+    assert not torch.allclose(plain[0], ends[0], atol=1e-2)  # the tiny model's own reading is not the file
 
 
 def test_interpolate_takes_two_files(run, tmp_path):

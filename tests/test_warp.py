@@ -170,6 +170,24 @@ def test_aligned_blend_follows_the_warp(shifted_disk):
     assert psnr(mid, truth) > psnr((a + b) / 2, truth) + 10  # measured 36.5 dB vs 16.7 dB
 
 
+def test_aligned_residual_ends_on_the_given_images_and_beats_a_poor_reading(shifted_disk):
+    a, b, warp = shifted_disk
+    method = tiny_hyper()  # untrained: its reading of the disks is poor
+    plain = aligned_frames(method, a, b, warp, [0.0, 0.5, 1.0], 32)
+    kept = aligned_frames(method, a, b, warp, [0.0, 0.5, 1.0], 32, residual=True)
+    assert torch.allclose(kept[0], a, atol=1e-5) and torch.allclose(kept[-1], b, atol=1e-5)
+    assert psnr(plain[0], a) < 25  # the reading itself is far from a
+    truth = disk(32, (0.0, -0.1))
+    assert psnr(kept[1], truth) > psnr(plain[1], truth) + 10
+
+
+def test_aligned_residual_adds_nothing_to_an_exact_reading(shifted_disk):
+    a, b, warp = shifted_disk  # PixelMethod decodes its pixels bilinearly: zero residual at every pixel centre
+    plain = aligned_frames(PixelMethod(), a, b, warp, [0.3, 0.5], 40)
+    kept = aligned_frames(PixelMethod(), a, b, warp, [0.3, 0.5], 40, residual=True)
+    assert torch.allclose(plain, kept, atol=1e-5)
+
+
 def test_aligned_blend_refuses_methods_that_cannot_encode_new_images():
     method = tiny_hyper("table")
     a = disk(16, (0.0, 0.0))

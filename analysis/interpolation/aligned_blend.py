@@ -16,6 +16,14 @@ pair makes frame 0 exactly decode(rep_a) and frame 1 exactly decode(rep_b), wher
 one-sided F_a alone would end on b resampled twice. With the identity warp both halves are
 the plain blend, so the mode reduces to the existing "weights"/"latent" interpolation.
 
+With `residual` (the mode "aligned_residual"), each half also carries the residuals of its
+two views, the pixels minus the method's render of them (analysis/residual.py), along the
+same warp, blended like the reps:
+    F_a(t, x) += ((1 - t) r_a + t r_{b o phi_1})(phi_t^-1(x))    (and likewise for F_b)
+so frame 0 is image a itself at its pixel centres, not the method's reading of it: the
+weight space decides how the icons change, and the pixels keep what the reading missed. It
+reads the two given images, as the pixel warp-and-blend does.
+
 This needs an encoder that reads pixels (a conv set encoder, MAML's inner loop): a warped
 image is a new image, which a code table (one latent per training image) or a per-image
 SIREN cannot encode. `reads_pixels` defaults to `method.handles_unseen_images`.
@@ -28,6 +36,7 @@ import torch
 
 from analysis.interpolation.blend import blend_rep, check_mode
 from analysis.interpolation.sampling import Sampler, sample_image, white_outside
+from analysis.residual import residual as residual_of, sample_residual
 from analysis.interpolation.warp import Warp
 from common.errors import UserError
 from models.method import Method, Rep
@@ -50,10 +59,15 @@ def resample(image: torch.Tensor, warp: Warp, s: float) -> torch.Tensor:
     return sample_image(image, coords).T.reshape(3, res, res).clamp(0, 1)  # (3, res, res)
 
 
+def aligned_views(image_a: torch.Tensor, image_b: torch.Tensor, warp: Warp) -> torch.Tensor:
+    """a, b o phi_1 (b in a's frame), a o phi_1^-1 (a in b's frame) and b: (4, 3, H, W)."""
+    return torch.stack([image_a, resample(image_b, warp, 1.0), resample(image_a, warp, -1.0), image_b])  # (4, 3, H, W)
+
+
 def encode_aligned(method: Method, image_a: torch.Tensor, image_b: torch.Tensor, warp: Warp,
                    reads_pixels: bool | None = None) -> tuple[Rep, Rep, Rep, Rep]:
-    """Encode a, b o phi_1 (b in a's frame), a o phi_1^-1 (a in b's frame) and b, every pixel
-    observed: four detached one-image reps (rep_a, rep_b_in_a, rep_a_in_b, rep_b).
+    """Encode the four `aligned_views`, every pixel observed: four detached one-image reps
+    (rep_a, rep_b_in_a, rep_a_in_b, rep_b).
 
     UserError when the method's encoder cannot read a new image (a code table, per-image
     weights); `reads_pixels` overrides the judgement from `method.handles_unseen_images`.
@@ -64,7 +78,7 @@ def encode_aligned(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
                         "an image it was not trained on (a code table or per-image weights): use a method with "
                         "a conv encoder (--encoder conv) or MAML, or the pixel warp-and-blend morph")
     device = next(method.parameters()).device
-    images = torch.stack([image_a, resample(image_b, warp, 1.0), resample(image_a, warp, -1.0), image_b])  # (4, 3, H, W)
+    images = aligned_views(image_a, image_b, warp)  # (4, 3, H, W)
     masks = torch.ones(4, 1, *images.shape[-2:], dtype=torch.bool, device=device)  # (4, 1, H, W)
     index = torch.zeros(4, dtype=torch.long, device=device)  # no training rows: the encoder reads pixels
     # no torch.no_grad(): an optimizing encoder (MAML's inner loop) needs autograd
@@ -75,7 +89,7 @@ def encode_aligned(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
 @torch.no_grad()
 def aligned_frames(method: Method, image_a: torch.Tensor, image_b: torch.Tensor, warp: Warp,
                    ts: Sequence[float], res: int, mode: str = "weights", kind: str = "lerp",
-                   reads_pixels: bool | None = None, chunk: int = 1 << 16) -> torch.Tensor:
+                   reads_pixels: bool | None = None, residual: bool = False, chunk: int = 1 << 16) -> torch.Tensor:
     """Frames of the aligned blend from a (t = 0) to b (t = 1): (T, 3, res, res) on CPU, clamped to [0, 1].
 
     method: in eval mode (its encoder's batch statistics then do not depend on the batch).
@@ -83,6 +97,8 @@ def aligned_frames(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
     warp: carries a onto b (`fit_warp(image_a, image_b)`).
     mode: "weights" or "latent" (UserError when it does not apply to the method); kind: "lerp" or "slerp".
     res: output resolution, any: the INR renders at warped continuous coordinates.
+    residual: add the views' residuals carried by the warp (bilinear between the encoder's
+    pixels), so that the frames end on image_a and image_b at their pixel centres.
     """
     from data.pixels import pixel_grid
 
@@ -90,6 +106,8 @@ def aligned_frames(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
         rep_a, rep_ba, rep_ab, rep_b = encode_aligned(method, image_a, image_b, warp, reads_pixels)
     check_mode(method, rep_a, mode)
     device = next(method.parameters()).device
+    if residual:  # (4, 3, H, W): each view's pixels minus the method's render of them
+        r = residual_of(method, Rep.cat([rep_a, rep_ba, rep_ab, rep_b]), aligned_views(image_a, image_b, warp))
     coords = pixel_grid(res)  # (res*res, 2)
     frames = []
     for t in ts:
@@ -100,8 +118,12 @@ def aligned_frames(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
         for i in range(0, len(coords), chunk):
             c = coords[i:i + chunk]  # (p, 2)
             ca, cb = warp.flow(c, -t), warp.flow(c, 1 - t)  # (p, 2) each: where a's and b's frames are read
-            fa = white_outside(method.decode(in_a, ca.to(device))[0].cpu(), ca)  # (p, 3)
-            fb = white_outside(method.decode(in_b, cb.to(device))[0].cpu(), cb)  # (p, 3)
+            fa = method.decode(in_a, ca.to(device))[0].cpu()  # (p, 3)
+            fb = method.decode(in_b, cb.to(device))[0].cpu()  # (p, 3)
+            if residual:  # each half's residuals, blended like its reps
+                fa = fa + torch.lerp(sample_residual(r[0], ca), sample_residual(r[1], ca), t)  # (p, 3)
+                fb = fb + torch.lerp(sample_residual(r[2], cb), sample_residual(r[3], cb), t)  # (p, 3)
+            fa, fb = white_outside(fa, ca), white_outside(fb, cb)  # (p, 3) each
             parts.append(torch.lerp(fa, fb, t))  # (p, 3), exact at t = 0 and 1
         frames.append(torch.cat(parts).T.reshape(3, res, res))  # (3, res, res)
     return torch.stack(frames).clamp(0, 1)  # (T, 3, res, res)

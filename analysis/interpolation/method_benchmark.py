@@ -11,7 +11,8 @@ For every case the method encodes `case.start` and `case.end` (res px images, ev
 observed; index = a dummy 0..2C-1, as these are not training images), then renders the
 frames at `case.ts` with `analysis.interpolation.paths.path_frames` for each mode: "latent" (decode the
 blended latent), "weights" (decode the blended SIREN weights), "warp" (warp-and-blend of the
-two endpoint INRs), "aligned" (weights blended after aligning by the warp), "pixel" (a
+two endpoint INRs), "aligned" (weights blended after aligning by the warp), "aligned_residual" (the same with the
+ends' residuals carried along, so it reads the true end pixels too), "pixel" (a
 cross-fade of the method's OWN endpoint renders, so it separates what the blend adds from
 what the endpoints lose). The warp of a case is fitted once on its two endpoint images, with
 no knowledge of the change, and shared by every method and the "pixel/warp" reference.
@@ -20,8 +21,9 @@ and for modes a method lacks (concat has no weights), the entry is None ("n/a" i
 
 Every dict is `known_midpoints.evaluate`'s (per kind and "all": mean, std, ci95, n of frame
 PSNR and SSIM; "cases") plus "by_t": the same spreads at each t of the cases (`score_paths`).
-The endpoint PSNR caps what a method can score: an in-between can hardly be better than the
-method's own reconstructions of the start and the end.
+The endpoint PSNR caps what a method's own paths can score: an in-between can hardly be better
+than the method's reconstructions of the start and the end ("aligned_residual" puts the true
+end pixels back, so its cap is the pixel warp's).
 """
 from __future__ import annotations
 
@@ -40,13 +42,13 @@ from analysis.interpolation.known_midpoints import (
     spread,
 )
 from analysis.interpolation.morph import morph_frames
-from analysis.interpolation.paths import Pair, modes_for, path_frames
+from analysis.interpolation.paths import Pair, applies, path_frames
 from analysis.interpolation.sampling import image_sampler
 from analysis.interpolation.warp_cache import WarpCache
 from analysis.scoring.evaluate import encode_all
 from models.method import Method, Rep
 
-MODES = ("latent", "weights", "warp", "aligned", "pixel")
+MODES = ("latent", "weights", "warp", "aligned", "pixel")  # the study's; midpoint_bench adds "aligned_residual"
 
 
 def encode_endpoints(method: Method, cases: Sequence[Case]) -> Rep:
@@ -79,11 +81,10 @@ def known_midpoint_scores(method: Method, cases: Sequence[Case], modes: Sequence
     with _in_eval(method):
         rep = encode_endpoints(method, cases)
         n, res = len(cases), cases[0].start.shape[-1]
-        ok = modes_for(method, rep.select(0))
         pairs = [Pair(c.start, c.end, rep.select(i), rep.select(n + i), warps) for i, c in enumerate(cases)]
         out = {}
         for mode in modes:
-            if mode not in ok:
+            if not applies(method, rep.select(0), mode):
                 out[mode] = None
                 continue
             frames = [path_frames(method, pair, c.ts, mode, res) for pair, c in zip(pairs, cases)]  # [(T, 3, res, res)]
@@ -184,7 +185,7 @@ def path_sheet(methods: dict, cases: Sequence[Case], mode: str = "latent", upsca
                 device = next(method.parameters()).device
                 pair = torch.stack([c.start, c.end]).to(device)  # (2, 3, res, res)
                 rep = method.encode(pair, torch.ones_like(pair[:, :1], dtype=torch.bool), torch.arange(2, device=device)).detach()
-                if mode not in modes_for(method, rep.select(0)):
+                if not applies(method, rep.select(0), mode):
                     continue
                 pair = Pair(c.start, c.end, rep.select(0), rep.select(1), warps)
                 frames = path_frames(method, pair, (0.0, *c.ts, 1.0), mode, res).cpu()
@@ -207,7 +208,8 @@ SETS = {"icons100 (training icons)": ("icons100", "train"), "icons-large test (u
 
 
 def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4, seed: int = 0,
-                      warps: WarpCache | None = None, sets: Sequence[str] = tuple(SETS)) -> dict:
+                      warps: WarpCache | None = None, sets: Sequence[str] = tuple(SETS),
+                      modes: Sequence[str] = MODES) -> dict:
     """Every method (and the references) on both benchmarks of SETS, `count` cases per kind;
     the cases' warps are fitted once (into `warps` when given, e.g. a study's file).
     Returns {set title: {"cases": C, "endpoints": {name: spread or None}, "paths": {row: {mode:
@@ -225,7 +227,7 @@ def benchmark_methods(methods: dict[str, Method], res: int = 48, count: int = 4,
         rows = {f"(ref) {ref}": {"true ends": score} for ref, score in refs.items()}
         ends = {}
         for name, method in methods.items():
-            rows[name] = known_midpoint_scores(method, cases, MODES, warps)
+            rows[name] = known_midpoint_scores(method, cases, modes, warps)
             ends[name] = endpoint_psnr(method, cases)
         results[title] = {"cases": len(cases), "endpoints": ends, "paths": rows, "table": table(rows)}
     return results

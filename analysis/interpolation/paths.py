@@ -14,6 +14,10 @@ Modes:
                a's frame and encoded, the aligned representations are blended (weights, or
                latents for a method without weights) and drawn at warped coordinates
                (analysis/interpolation/aligned_blend.py); methods whose encoder reads new images
+    "aligned_residual"  "aligned" plus the residuals of its views (the given pixels minus the
+               method's render of them, analysis/residual.py) carried by the warp: the frames
+               end on the given images, not on the method's reading of them. Named, never a
+               default: it reads the images' pixels besides the representation
 The warp is fitted on the two images the encoder reads (the training resolution), once per
 pair, and shared by "warp" and "aligned"; a `WarpCache` shares it across methods
 (analysis/interpolation/warp_cache.py).
@@ -34,7 +38,9 @@ from common.errors import UserError
 from models.method import Method, Rep
 
 WARP_MODES = ("warp", "aligned")
-MODES = (*BLEND_MODES, *WARP_MODES)
+#: modes a caller names (never in `modes_for`'s defaults): mode -> the mode it builds on
+NAMED_MODES = {"aligned_residual": "aligned"}
+MODES = (*BLEND_MODES, *WARP_MODES, *NAMED_MODES)
 
 
 @dataclass
@@ -62,11 +68,16 @@ def modes_for(method: Method, rep: Rep) -> list[str]:
     return [*blends[:-1], "warp", *(["aligned"] if method.handles_unseen_images else []), "pixel"]
 
 
+def applies(method: Method, rep: Rep, mode: str) -> bool:
+    """Whether `mode` (any of MODES) applies to `method`: a named mode where the mode it builds on does."""
+    return NAMED_MODES.get(mode, mode) in modes_for(method, rep)
+
+
 def check_path_mode(method: Method, rep: Rep, mode: str) -> None:
     ok = modes_for(method, rep)
     if mode not in MODES:
         raise UserError(f"unknown interpolation mode {mode!r}: use {', '.join(MODES)}")
-    if mode not in ok:
+    if not applies(method, rep, mode):
         raise UserError(f"mode {mode!r} does not apply to {type(method).__name__}: use --modes {','.join(ok)}")
 
 
@@ -85,4 +96,5 @@ def path_frames(method: Method, pair: Pair, ts: Sequence[float], mode: str, res:
         frames = morph_frames(rep_sampler(method, pair.rep_a), rep_sampler(method, pair.rep_b), pair.warp, ts, res)
         return frames.cpu().clamp(0, 1)  # (T, 3, res, res)
     blend_mode = "weights" if pair.rep_a.params is not None else "latent"
-    return aligned_frames(method, pair.image_a, pair.image_b, pair.warp, ts, res, blend_mode, kind)
+    return aligned_frames(method, pair.image_a, pair.image_b, pair.warp, ts, res, blend_mode, kind,
+                          residual=mode == "aligned_residual")
