@@ -40,6 +40,7 @@ import torch
 import api
 from analysis.endpoints import resolve_index, training_split
 from analysis.figures import save_png
+from analysis.interpolation.known_midpoints import spread
 from analysis.reporting.upsampling import upsample_sheet
 from analysis.scoring.evaluate import psnr, upsample_scores
 from analysis.scoring.flat_error import flat_mask
@@ -157,9 +158,17 @@ def unseen_wins(inr: api.Model, res: int, count: int, residual: bool = False) ->
           f"wins on {wins['wins']} of {wins['icons']}")
     flat = flat_mask(truth)  # (K, 1, R, R): the truth's flat regions, shared by the columns
     scores = {label: upsample_scores(images, truth, flat) for label, images in columns.items()}
-    print(f"  {'unseen, ' + str(res) + ' px':24s} {'PSNR dB':>8s} {'SSIM':>6s} {'flat-region RMSE':>17s}")
+    per_icon = {label: psnr(images.clamp(0, 1), truth) for label, images in columns.items()}  # label -> (K,) dB
+    print(f"  {'unseen, ' + str(res) + ' px':24s} {'PSNR dB':>8s} {'SSIM':>6s} {'flat RMSE':>9s}   minus Lanczos, "
+          "per icon: mean [95% interval], wins")
     for label, s in scores.items():
-        print(f"  {label:24s} {s['psnr']:8.2f} {s['ssim']:6.3f} {s['flat_rmse']:17.2f}")
+        line = f"  {label:24s} {s['psnr']:8.2f} {s['ssim']:6.3f} {s['flat_rmse']:9.2f}"
+        if label != "lanczos":
+            d = per_icon[label] - per_icon["lanczos"]  # (K,) dB
+            s["minus_lanczos"] = {**spread(d.tolist()), "wins": int((d > 0).sum())}
+            m, h = s["minus_lanczos"]["mean"], s["minus_lanczos"]["ci95"]
+            line += f"   {m:+.2f} [{m - h:+.2f}, {m + h:+.2f}], {s['minus_lanczos']['wins']} of {len(d)}"
+        print(line)
     return wins, scores
 
 

@@ -2,6 +2,7 @@
 observed pixels, batched = per image, continuous across pixel cells, learns to upsample."""
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -111,10 +112,13 @@ def test_upsample_scores_unseen_icons_per_icon_against_lanczos(tmp_path):
     train_hyper.main(["--out", str(out), "--model", "local", "--hr-res", "0", "--hr-supervision", "0",
                       "--unseen-count", "4", "--feature-channels", "4", "--hidden", "8", "--batch", "2",
                       "--pixels", "16", "--steps", "2", "--device", "cpu"])
-    result = upsample.main(["--ckpt", str(out / "ckpt.pt"), "--icons", "0", "--unseen", "3",
+    result = upsample.main(["--ckpt", str(out / "ckpt.pt"), "--icons", "0", "--unseen", "3", "--residual",
                             "--out", str(tmp_path / "up")])
     wins = result["unseen_minus_lanczos"]
     assert wins["icons"] == 3 and 0 <= wins["wins"] <= 3 and wins["min"] <= wins["median"] <= wins["max"]
+    scores = result["unseen"]
+    assert list(scores) == ["lanczos", "local", "local + residual"] and "minus_lanczos" not in scores["lanczos"]
+    assert scores["local"]["minus_lanczos"]["n"] == 3 and scores["local"]["minus_lanczos"]["mean"] == pytest.approx(wins["mean"])
     train_hyper.main(["--out", str(tmp_path / "table"), "--model", "hyper_table", "--hr-res", "0", "--unseen", "",
                       "--hidden", "8", "--latent-dim", "4", "--hyper-hidden", "8", "--batch", "2", "--pixels", "16",
                       "--steps", "1", "--device", "cpu"])
