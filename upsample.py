@@ -169,6 +169,11 @@ def unseen_wins(inr: api.Model, res: int, count: int, residual: bool = False) ->
             m, h = s["minus_lanczos"]["mean"], s["minus_lanczos"]["ci95"]
             line += f"   {m:+.2f} [{m - h:+.2f}, {m + h:+.2f}], {s['minus_lanczos']['wins']} of {len(d)}"
         print(line)
+    if residual:  # paired per icon: what the residual adds to the same render
+        d = per_icon[f"{run['model']} + residual"] - per_icon[run["model"]]  # (K,) dB
+        scores[f"{run['model']} + residual"]["minus_render"] = gain = {**spread(d.tolist()), "wins": int((d > 0).sum())}
+        print(f"  the residual minus the render alone, per icon: {gain['mean']:+.2f} dB "
+              f"[{gain['mean'] - gain['ci95']:+.2f}, {gain['mean'] + gain['ci95']:+.2f}], higher on {gain['wins']} of {len(d)}")
     return wins, scores
 
 

@@ -119,6 +119,8 @@ def test_upsample_scores_unseen_icons_per_icon_against_lanczos(tmp_path):
     scores = result["unseen"]
     assert list(scores) == ["lanczos", "local", "local + residual"] and "minus_lanczos" not in scores["lanczos"]
     assert scores["local"]["minus_lanczos"]["n"] == 3 and scores["local"]["minus_lanczos"]["mean"] == pytest.approx(wins["mean"])
+    gain = scores["local + residual"]["minus_render"]
+    assert gain["mean"] == pytest.approx(scores["local + residual"]["minus_lanczos"]["mean"] - wins["mean"], abs=1e-4)
     train_hyper.main(["--out", str(tmp_path / "table"), "--model", "hyper_table", "--hr-res", "0", "--unseen", "",
                       "--hidden", "8", "--latent-dim", "4", "--hyper-hidden", "8", "--batch", "2", "--pixels", "16",
                       "--steps", "1", "--device", "cpu"])
