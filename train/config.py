@@ -33,6 +33,8 @@ class TrainConfig:
     clip: float = 0.0               # clip the gradient's global norm to this before each step (0 = off)
     skip_spikes: float = 0.0        # skip a step whose loss exceeds this multiple of the running mean loss
     #                                 (train/health.py; 0 = off)
+    undo_spikes: bool = False       # with --skip-spikes: also undo the update before a skipped step, the one
+    #                                 that made the loss jump (train/undo.py)
     ema: float = 0.0                # decay of the moving average of the weights that evaluation, tracking and
     #                                 checkpoints read (train/ema.py; 0 = off: the trained weights)
     minutes: float = 9.0            # training budget in minutes of step time (0 = none); evaluation is extra
@@ -163,6 +165,9 @@ def check_config(cfg) -> None:
     if cfg.changes_from_hr and not (cfg.hr_supervision and cfg.changes > 0):
         raise UserError("--changes-from-hr renders changed icons from their high-res renders: pass --changes 0.5 "
                         "--hr-supervision 256 too, or leave --changes-from-hr out")
+    if cfg.undo_spikes and not cfg.skip_spikes:
+        raise UserError("--undo-spikes undoes the update before a step --skip-spikes skips: pass --skip-spikes 3 too, "
+                        "or leave --undo-spikes out")
     if cfg.model != "modulated":
         return
     if not 1 <= cfg.grid <= cfg.res // 2:  # models/modulated.GridEncoder first folds 2 x 2 pixels into one

@@ -54,6 +54,7 @@ from train.batch import step_batch
 from train.prepare import prepare_run
 from train.sampler import PixelSampler
 from train.ema import WeightAverage
+from train.undo import UndoSpikes
 from train.schedule import RATE_FROM, RATE_TO, fix_horizon, lr_factor
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class Run:
         self.model = wrap(self.method, info, device, find_unused=getattr(cfg, "inner_steps", 1) == 0)
         self.start_step = self.step_count
         self.guard = LossGuard(cfg.out, self.optimizer, self.step_count, mean_over_ranks(info), spike=cfg.skip_spikes)
+        self.undo = UndoSpikes(self.method, self.optimizer) if cfg.undo_spikes else None
         self.ema = None
         if cfg.ema:
             self.ema = WeightAverage(self.method, cfg.ema, ckpt.get("ema_updates", 0) if ckpt else 0)
@@ -168,8 +170,12 @@ class Run:
         loss.backward()
         if cfg.clip:
             torch.nn.utils.clip_grad_norm_(self.method.parameters(), cfg.clip)
+        if self.undo is not None:
+            self.undo.keep(skip)  # the weights before this update
         if not skip:  # a loss that jumped (--skip-spikes) is not learned from; on CUDA fused Adam skips it itself
             self.optimizer.step()
+        if self.undo is not None:
+            self.undo.restore(skip)  # a jumped loss: the update that made it is undone too (--undo-spikes)
         if self.ema is not None:
             self.ema.update(self.method)
         self.step_count += 1
