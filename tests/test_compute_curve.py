@@ -44,3 +44,16 @@ def test_largest_dip_counts_falls_below_the_running_best_after_the_first_tenth()
     assert largest_dip(track) == 1.0  # the fall at step 8 is inside the first tenth of 100 steps; 25 -> 24 counts
     assert largest_dip([{"step": s, "unseen_heldout_pixels": float(s)} for s in range(0, 100, 10)]) == 0.0
     assert largest_dip(track[:1]) is None
+
+
+def test_a_stopped_run_is_drawn_as_far_as_it_went_against_steps(tmp_path):
+    _run(tmp_path / "long", "modulated", 40, 30.5)
+    _run(tmp_path / "cut", "modulated", 10, 29.0)
+    (tmp_path / "cut" / "metrics.json").unlink()  # stopped before its end: a track, no final scores
+    result = compute_curve.main(["--runs", f"{tmp_path / 'long'},{tmp_path / 'cut'}", "--study", "", "--x", "steps",
+                                 "--out", str(tmp_path / "out")])
+    cut = next(r for r in result["rows"] if r["run"] == "modulated, cut (stopped)")
+    assert cut["steps"] == 100 and cut["unseen icons"] is None and cut["largest dip"] == 0.0
+    assert "| modulated, cut (stopped) | 100 | 10.00 | n/a | n/a |" in (tmp_path / "out" / "compute.md").read_text()
+    series = json.loads((tmp_path / "out" / "compute.json").read_text())["series"]
+    assert [x for x, _ in series["modulated, cut (stopped)"]] == list(range(10, 101, 10))  # steps, not minutes

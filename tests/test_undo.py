@@ -58,3 +58,26 @@ def test_undo_spikes_trains_and_needs_skip_spikes(shapes_dir, tmp_path):
     assert not (tmp_path / "alone").exists()  # refused before any work
     metrics = train_hyper.main(common + ["--out", str(tmp_path / "run"), "--skip-spikes", "3"])
     assert metrics["step"] == 3 and 0 < metrics["psnr/train_pixels"] < 100
+
+
+def test_the_trainer_puts_back_the_weights_before_the_update_that_made_the_loss_jump(shapes_dir, tmp_path, monkeypatch):
+    from train.health import LossGuard
+    from train.trainer import Run
+
+    seen = []  # the trained weights after each step
+    step, check = Run.step, LossGuard.check
+
+    def recording_step(run):
+        out = step(run)
+        seen.append({k: v.clone() for k, v in run.method.state_dict().items()})
+        return out
+
+    monkeypatch.setattr(Run, "step", recording_step)
+    monkeypatch.setattr(LossGuard, "check", lambda self, i, loss, mse: True if i == 3 else check(self, i, loss, mse))
+    train_hyper.main(["--data", str(shapes_dir), "--model", "modulated", "--grid", "3", "--batch", "2", "--pixels", "20",
+                      "--steps", "5", *TINY, "--hr-supervision", "0", "--skip-spikes", "3", "--undo-spikes",
+                      "--out", str(tmp_path / "run")])
+    # step 3 (the fourth) saw a jump: the update of step 2 is taken back, so the weights are those after step 1
+    assert all(torch.equal(seen[3][k], seen[1][k]) for k in seen[1])
+    assert any(not torch.equal(seen[2][k], seen[1][k]) for k in seen[1])
+    assert any(not torch.equal(seen[4][k], seen[3][k]) for k in seen[1])  # and training goes on
