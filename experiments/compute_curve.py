@@ -69,15 +69,16 @@ def largest_dip(track: list[dict], key: str = "unseen_heldout_pixels", after: fl
 
 def main(argv=None) -> dict:
     cfg, _ = parse_config(ComputeConfig, argv)
-    runs = {Path(r.strip()) for r in cfg.runs.split(",") if r.strip()}
+    runs = list(dict.fromkeys(Path(r.strip()) for r in cfg.runs.split(",") if r.strip()))  # in the order given
     if not runs:
         raise UserError("--runs names no run folder: pass e.g. runs/modulated_long")
     found, short = {}, {}  # the long runs first, then the study's: line_plot's colours pair them (dark, light)
-    for folder in sorted(runs):
+    for folder in runs:
         metrics, track = _read(folder)
         metrics = metrics if metrics is not None else _stopped(*track)
-        found[f"{metrics['config']['model']}, {folder.name}" + (" (stopped)" if metrics.get("stopped") else "")] = (
-            metrics, track)
+        model = metrics["config"]["model"]
+        name = folder.name if model in folder.name else f"{model}, {folder.name}"  # the model named once
+        found[name + (" (stopped)" if metrics.get("stopped") else "")] = (metrics, track)
         study_run = Path(cfg.study) / "runs" / metrics["config"]["model"]
         if cfg.study and study_run.is_dir():
             short[f"{metrics['config']['model']}, study"] = _read(study_run)

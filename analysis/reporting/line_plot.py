@@ -29,7 +29,8 @@ def line_figure(series: dict[str, list[tuple[float, float]]], references: dict[s
     x_lo, x_hi = x_lo - pad, x_hi + pad
     small, big = font(14), font(16)
     pw, ph = size
-    left, top, right, bottom = 64, 40, 290, 54  # the legend sits right of the plot
+    widest = max((small.getlength(label) for label in [*series, *references]), default=0)
+    left, top, right, bottom = 64, 40, max(290, int(widest) + 64), 54  # the legend sits right of the plot, whole
     canvas = Image.new("RGB", (left + pw + right, top + ph + bottom), "white")
     draw = ImageDraw.Draw(canvas)
 
