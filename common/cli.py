@@ -66,6 +66,7 @@ RANGES = {
     "edge_share": Range(0, 1, what="a fraction of the high-res pixels"),
     "base_lr": Range(0, open_low=True, what="a multiple of --lr"),
     "ema": Range(0, 1, what="a decay per step (0 = off)"),
+    "beta2": Range(0, 0.9999, open_low=True, what="Adam's second-moment decay per step"),
 }
 
 

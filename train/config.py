@@ -28,6 +28,8 @@ class TrainConfig:
     lr_final: float = 0.05          # lr at the end of the budget, as a fraction of --lr (cosine decay,
     #                                 train/schedule.py; 1 = constant)
     warmup: int = 0                 # steps of linear lr warmup before the cosine (train/schedule.py)
+    beta2: float = 0.999            # Adam's second-moment decay; lower (0.95) follows a sudden change of the gradient's
+    #                                 scale sooner, the usual remedy for loss spikes in long runs
     base_lr: float = 1.0            # the lr of the shared base network a method declares (Method.shared_base),
     #                                 as a multiple of --lr; the rest trains at --lr
     clip: float = 0.0               # clip the gradient's global norm to this before each step (0 = off)

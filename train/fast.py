@@ -61,15 +61,16 @@ def param_groups(method: torch.nn.Module, base_lr: float) -> list[dict]:
             {"params": base, "lr_scale": base_lr}]
 
 
-def make_optimizer(params, lr: float, fast: bool) -> torch.optim.Adam:
-    """Adam: fused with the fast path (where this torch has the fused kernel), else the default."""
-    params = list(params)
+def make_optimizer(params, lr: float, fast: bool, beta2: float = 0.999) -> torch.optim.Adam:
+    """Adam (second-moment decay `beta2`): fused with the fast path (where this torch has the fused
+    kernel), else the default."""
+    params, betas = list(params), (0.9, beta2)
     if fast:
         try:
-            return torch.optim.Adam(params, lr=lr, fused=True)
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
         except RuntimeError:  # e.g. a device type without a fused kernel
             pass
-    return torch.optim.Adam(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
 def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -85,7 +85,7 @@ class Run:
         check_batch(min(cfg.batch, self.n), info)
         check_fits(dataclasses.asdict(cfg), self.n, device)  # refuse before allocating, with the estimate
         self.method = (method if method is not None else build_method(dataclasses.asdict(cfg), self.n)).to(device)
-        self.optimizer = make_optimizer(param_groups(self.method, cfg.base_lr), cfg.lr, cfg.fast)
+        self.optimizer = make_optimizer(param_groups(self.method, cfg.base_lr), cfg.lr, cfg.fast, cfg.beta2)
         self.fast_path += ["fused Adam"] if self.optimizer.defaults.get("fused") else []
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.method.generator = self.gen  # its own draws in a step (hyper_interp) come from the run's stream
