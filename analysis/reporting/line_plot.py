@@ -9,7 +9,8 @@ from PIL import Image, ImageDraw
 
 from analysis.reporting.curves import dashed, font, nice_ticks, tick_text
 
-COLOURS = [(31, 119, 180), (214, 39, 40), (120, 170, 220), (240, 140, 140), (44, 160, 44), (148, 103, 189)]
+COLOURS = [(31, 119, 180), (214, 39, 40), (120, 170, 220), (240, 140, 140), (44, 160, 44), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194)]
 GREYS = [(110, 110, 110), (170, 120, 60), (150, 150, 200)]
 
 
@@ -56,6 +57,8 @@ def line_figure(series: dict[str, list[tuple[float, float]]], references: dict[s
         dashed(draw, ly + 8, left + pw + 14, left + pw + 44, colour, dash=5)
         draw.text((left + pw + 50, ly), label, fill="black", font=small)
         ly += 24
+    if len(series) > len(COLOURS):
+        raise ValueError(f"{len(series)} series, {len(COLOURS)} colours: draw fewer in one figure")
     for (label, pts), colour in zip(series.items(), COLOURS):
         points = [at(x, y) for x, y in sorted(pts)]
         if len(points) > 1:
