@@ -150,7 +150,8 @@ def unseen_wins(inr: api.Model, res: int, count: int, residual: bool = False) ->
     columns = {"lanczos": lanczos_resize(low, res), run["model"]: inr.render(enc, res)}  # (K, 3, R, R) each
     if residual:
         columns[f"{run['model']} + residual"] = inr.render(enc, res, residual=True)
-    diff = psnr(columns[run["model"]], truth) - psnr(columns["lanczos"], truth)  # (K,) dB
+    per_icon = {label: psnr(images.clamp(0, 1), truth) for label, images in columns.items()}  # label -> (K,) dB
+    diff = per_icon[run["model"]] - per_icon["lanczos"]  # (K,) dB
     wins = {"icons": len(diff), "mean": diff.mean().item(), "median": diff.median().item(),
             "min": diff.min().item(), "max": diff.max().item(), "wins": int((diff > 0).sum())}
     print(f"{run['model']} minus Lanczos at {res} px on {wins['icons']} unseen icons: mean {wins['mean']:+.2f} dB, "
@@ -158,7 +159,6 @@ def unseen_wins(inr: api.Model, res: int, count: int, residual: bool = False) ->
           f"wins on {wins['wins']} of {wins['icons']}")
     flat = flat_mask(truth)  # (K, 1, R, R): the truth's flat regions, shared by the columns
     scores = {label: upsample_scores(images, truth, flat) for label, images in columns.items()}
-    per_icon = {label: psnr(images.clamp(0, 1), truth) for label, images in columns.items()}  # label -> (K,) dB
     print(f"  {'unseen, ' + str(res) + ' px':24s} {'PSNR dB':>8s} {'SSIM':>6s} {'flat RMSE':>9s}   minus Lanczos, "
           "per icon: mean [95% interval], wins")
     for label, s in scores.items():

@@ -26,14 +26,10 @@ from models.method import Method, Rep
 
 
 @torch.no_grad()
-def residual(method: Method, rep: Rep, images: torch.Tensor, observed: torch.Tensor | None = None,
-             batch: int = 100) -> torch.Tensor:
+def residual(method: Method, rep: Rep, images: torch.Tensor, observed: torch.Tensor | None = None) -> torch.Tensor:
     """images (N, 3, h, w) minus the method's render of `rep` at h, zero where not `observed`
-    (N, 1, h, w) bool: (N, 3, h, w) on CPU."""
-    res = images.shape[-1]
-    renders = torch.cat([method.render(rep.select(slice(i, i + batch)), res).cpu()
-                         for i in range(0, len(rep), batch)])  # (N, 3, h, w)
-    out = images.cpu() - renders  # (N, 3, h, w)
+    (N, 1, h, w) bool: (N, 3, h, w) on CPU. `Method.render` bounds its own memory."""
+    out = images.cpu() - method.render(rep, images.shape[-1]).cpu()  # (N, 3, h, w)
     return out if observed is None else out * observed.cpu()
 
 
@@ -53,10 +49,9 @@ def upsample_residual(r: torch.Tensor, res: int) -> torch.Tensor:
 
 @torch.no_grad()
 def render_with_residual(method: Method, rep: Rep, images: torch.Tensor, res: int,
-                         observed: torch.Tensor | None = None, batch: int = 100) -> torch.Tensor:
+                         observed: torch.Tensor | None = None) -> torch.Tensor:
     """The method's render of `rep` at res plus the residual of the images it read (N, 3, h, w),
     bilinear: (N, 3, res, res) on CPU, clamped to [0, 1]. At res = h it is the images themselves
     (their observed pixels)."""
-    renders = torch.cat([method.render(rep.select(slice(i, i + batch)), res).cpu()
-                         for i in range(0, len(rep), batch)])  # (N, 3, res, res)
-    return (renders + upsample_residual(residual(method, rep, images, observed, batch), res)).clamp(0, 1)
+    renders = method.render(rep, res).cpu()  # (N, 3, res, res)
+    return (renders + upsample_residual(residual(method, rep, images, observed), res)).clamp(0, 1)

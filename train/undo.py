@@ -30,7 +30,6 @@ class UndoSpikes:
         self.params = [p for p in method.parameters() if p.requires_grad]
         self.optimizer = optimizer
         self.saved: list[torch.Tensor] | None = None
-        self.undone = 0  # restores that changed the weights (immediate mode; not counted on the device)
 
     def _live(self) -> list[torch.Tensor]:
         """The weights, then every tensor of their optimizer state (Adam's step and moments), in a fixed order."""
@@ -66,7 +65,6 @@ class UndoSpikes:
             if skip:
                 for saved, t in zip(self.saved, live):
                     t.copy_(saved)
-                self.undone += 1
             return
         for saved, t in zip(self.saved, live):
             t.copy_(torch.where(skip, saved, t))

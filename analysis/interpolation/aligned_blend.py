@@ -65,9 +65,9 @@ def aligned_views(image_a: torch.Tensor, image_b: torch.Tensor, warp: Warp) -> t
 
 
 def encode_aligned(method: Method, image_a: torch.Tensor, image_b: torch.Tensor, warp: Warp,
-                   reads_pixels: bool | None = None) -> tuple[Rep, Rep, Rep, Rep]:
-    """Encode the four `aligned_views`, every pixel observed: four detached one-image reps
-    (rep_a, rep_b_in_a, rep_a_in_b, rep_b).
+                   reads_pixels: bool | None = None, views: torch.Tensor | None = None) -> tuple[Rep, Rep, Rep, Rep]:
+    """Encode the four `aligned_views` (or the given `views`, when a caller has made them already),
+    every pixel observed: four detached one-image reps (rep_a, rep_b_in_a, rep_a_in_b, rep_b).
 
     UserError when the method's encoder cannot read a new image (a code table, per-image
     weights); `reads_pixels` overrides the judgement from `method.handles_unseen_images`.
@@ -78,7 +78,7 @@ def encode_aligned(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
                         "an image it was not trained on (a code table or per-image weights): use a method with "
                         "a conv encoder (--encoder conv) or MAML, or the pixel warp-and-blend morph")
     device = next(method.parameters()).device
-    images = aligned_views(image_a, image_b, warp)  # (4, 3, H, W)
+    images = aligned_views(image_a, image_b, warp) if views is None else views  # (4, 3, H, W)
     masks = torch.ones(4, 1, *images.shape[-2:], dtype=torch.bool, device=device)  # (4, 1, H, W)
     index = torch.zeros(4, dtype=torch.long, device=device)  # no training rows: the encoder reads pixels
     # no torch.no_grad(): an optimizing encoder (MAML's inner loop) needs autograd
@@ -102,12 +102,13 @@ def aligned_frames(method: Method, image_a: torch.Tensor, image_b: torch.Tensor,
     """
     from data.pixels import pixel_grid
 
+    views = aligned_views(image_a, image_b, warp)  # (4, 3, H, W): a, b in a's frame, a in b's frame, b
     with torch.enable_grad():
-        rep_a, rep_ba, rep_ab, rep_b = encode_aligned(method, image_a, image_b, warp, reads_pixels)
+        rep_a, rep_ba, rep_ab, rep_b = encode_aligned(method, image_a, image_b, warp, reads_pixels, views)
     check_mode(method, rep_a, mode)
     device = next(method.parameters()).device
     if residual:  # (4, 3, H, W): each view's pixels minus the method's render of them
-        r = residual_of(method, Rep.cat([rep_a, rep_ba, rep_ab, rep_b]), aligned_views(image_a, image_b, warp))
+        r = residual_of(method, Rep.cat([rep_a, rep_ba, rep_ab, rep_b]), views)
     coords = pixel_grid(res)  # (res*res, 2)
     frames = []
     for t in ts:
